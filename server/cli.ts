@@ -1,0 +1,88 @@
+// The boxlab command line: `boxlab serve` (the default) and the tools around it.
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { SandboxError } from './sandbox/driver.js';
+import { ensureRootfs, type RootfsProgress } from './sandbox/rootfs.js';
+
+/** Flags shared by every command that reads the configuration, mapped to config keys. */
+const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
+  ['-p, --port <port>', 'port', 'port to serve on (BOXLAB_PORT, default 8080)'],
+  ['--host <address>', 'host', 'address to listen on (BOXLAB_HOST, default 127.0.0.1; 0.0.0.0 for a workshop)'],
+  ['--data-dir <dir>', 'dataDir', 'rootfs, database and runtime files (BOXLAB_DATA_DIR, default /var/lib/boxlab)'],
+  ['--driver <name>', 'driver', 'sandbox driver: namespaces or docker (BOXLAB_DRIVER, default namespaces)'],
+  ['--instance <name>', 'instance', 'name for this server\'s cgroups and containers (BOXLAB_INSTANCE, default boxlab)'],
+  ['--max-sandboxes <n>', 'maxSandboxes', 'most sandboxes at once (BOXLAB_MAX_SANDBOXES, default 128)'],
+  ['--idle-timeout <duration>', 'idleTimeoutMs', 'destroy sandboxes unused this long, 0 never (BOXLAB_IDLE_TIMEOUT, default 30m)'],
+  ['--memory <size>', 'limits.memoryBytes', 'memory per sandbox (BOXLAB_MEMORY, default 512m)'],
+  ['--pids <n>', 'limits.pids', 'processes per sandbox (BOXLAB_PIDS, default 512)'],
+  ['--cpus <n>', 'limits.cpus', 'CPUs per sandbox (BOXLAB_CPUS, default 1)'],
+  ['--disk <size>', 'limits.diskBytes', 'writable disk per sandbox (BOXLAB_DISK, default 512m)'],
+  ['--tmp <size>', 'limits.tmpBytes', '/tmp per sandbox (BOXLAB_TMP, default 256m)'],
+  ['--mirror <url>', 'rootfs.mirror', 'Debian mirror for the rootfs (BOXLAB_MIRROR, default: the host\'s)'],
+  ['--suite <name>', 'rootfs.suite', 'Debian suite of the rootfs (BOXLAB_SUITE, default bookworm)'],
+  ['--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug (BOXLAB_LOG_LEVEL, default info)'],
+];
+
+function withConfigFlags(command: Command): Command {
+  for (const [flags, , description] of CONFIG_FLAGS) command.addOption(new Option(flags, description));
+  return command;
+}
+
+function configFrom(opts: Record<string, unknown>): Config {
+  const overrides: Record<string, unknown> = {};
+  for (const [flags, key] of CONFIG_FLAGS) {
+    const long = /--([a-z-]+)/.exec(flags)![1]!;
+    const name = long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (opts[name] !== undefined) overrides[key] = opts[name];
+  }
+  return loadConfig(overrides);
+}
+
+/** Prints rootfs build progress on stderr: one line per phase, updated in place on a terminal. */
+export function rootfsProgressPrinter(stream: NodeJS.WriteStream = process.stderr): (p: RootfsProgress) => void {
+  let lastPhase = '';
+  let lastPrint = 0;
+  return (p) => {
+    if (lastPhase === '') stream.write('boxlab: building the sandbox rootfs with debootstrap (first start only; about a minute)\n');
+    const line = p.phase === 'done' ? `rootfs ready: ${p.detail}` : `rootfs: ${p.phase} ${p.count ? `(${p.count}) ` : ''}${p.detail}`;
+    if (stream.isTTY) {
+      stream.write(`\r\x1b[K${line.slice(0, (stream.columns ?? 80) - 1)}${p.phase === 'done' ? '\n' : ''}`);
+    } else if (p.phase !== lastPhase || Date.now() - lastPrint > 5000 || p.phase === 'done') {
+      stream.write(`${line}\n`);
+      lastPrint = Date.now();
+    }
+    lastPhase = p.phase;
+  };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('boxlab')
+    .description('A container-internals playground: lessons beside a real root shell in a Linux sandbox of your own.')
+    .showHelpAfterError();
+
+  withConfigFlags(program.command('serve', { isDefault: true }).description('start the boxlab server (builds the sandbox rootfs on first start)'))
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      const { runServer } = await import('./main.js');
+      await runServer(config, { onRootfsProgress: rootfsProgressPrinter() });
+    });
+
+  withConfigFlags(program.command('rootfs').description('build the sandbox rootfs now (it is cached; a changed package list rebuilds it)'))
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      const dir = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, onProgress: rootfsProgressPrinter() });
+      console.log(dir);
+    });
+
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((err: unknown) => {
+  // expected failures (bad configuration, a host that cannot run sandboxes) get a message, not a stack trace
+  if (err instanceof ConfigError || err instanceof SandboxError) {
+    console.error(`boxlab: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,375 @@
+// Control groups for sandboxes, on cgroup v1 (one hierarchy per controller)
+// and v2 (one unified hierarchy).
+//
+// Each sandbox gets, in every hierarchy:
+//   <instance>/<id>            the limits (memory, pids, cpu, devices); never visible inside
+//   <instance>/<id>/sandbox    the root of the sandbox's cgroup namespace: the learner's
+//                              /sys/fs/cgroup, where they create children and set limits
+//                              of their own, all bounded by the level above
+//   .../sandbox/init           v2 only: the leaf holding the sandbox's processes, because
+//                              v2 lets only leaves hold processes once the learner's
+//                              children have controllers enabled
+import { promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ResourceUsage, SandboxLimits } from './driver.js';
+import { SandboxError } from './driver.js';
+
+export interface Hierarchy {
+  /** Where the hierarchy is mounted on the host, e.g. /sys/fs/cgroup/memory. */
+  mountPoint: string;
+  version: 1 | 2;
+  /** v1 controllers bound to it (empty for a named or the unified hierarchy). */
+  controllers: string[];
+  /** The mount options a sandbox needs to mount the same hierarchy (v1), e.g. "memory" or "none,name=systemd". */
+  mountOptions: string;
+}
+
+export interface CgroupHost {
+  /** 2 when /sys/fs/cgroup is the unified hierarchy, 1 for v1 and hybrid hosts. */
+  version: 1 | 2;
+  root: string;
+  hierarchies: Hierarchy[];
+}
+
+/** Character devices a sandbox may open (v1 devices.allow syntax); block devices are denied.
+ *  Keep in step with allowed_devices in native/boxlab-sandbox.c (the v2 filter). */
+export const DEVICE_ALLOW = [
+  'c *:* m', // mknod of any character device (device nodes in a container rootfs)
+  'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', // null zero full random urandom
+  'c 5:0 rwm', 'c 5:2 rwm', // tty ptmx
+  'c 10:200 rwm', // net/tun
+  ...[136, 137, 138, 139, 140, 141, 142, 143].map((major) => `c ${major}:* rwm`), // pty slaves
+];
+
+const V2_CONTROLLERS = ['cpu', 'io', 'memory', 'pids'];
+
+/** Reads the cgroup hierarchies mounted under `root` from a mountinfo text. */
+export function detectCgroups(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8'), root = '/sys/fs/cgroup'): CgroupHost {
+  const hierarchies: Hierarchy[] = [];
+  const seen = new Set<string>();
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const mountPoint = left.split(' ')[4]!;
+    const [fstype, , superOptions = ''] = right.split(' ');
+    if ((fstype !== 'cgroup' && fstype !== 'cgroup2') || !(mountPoint === root || mountPoint.startsWith(root + '/'))) continue;
+    const version = fstype === 'cgroup2' ? 2 : 1;
+    const options = superOptions.split(',');
+    const controllers = version === 1 ? options.filter((o) => /^[a-z_]+$/.test(o) && !['rw', 'ro', 'noprefix', 'xattr', 'clone_children', 'cpuset_v2_mode', 'favordynmods'].includes(o)) : [];
+    const name = options.find((o) => o.startsWith('name='));
+    const key = version === 2 ? 'cgroup2' : [...controllers].sort().join(',') + (name ?? '');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const mountOptions = version === 2 ? '' : [...(controllers.length ? controllers : ['none']), ...(name ? [name] : [])].join(',');
+    hierarchies.push({ mountPoint, version, controllers, mountOptions });
+  }
+  const unifiedAtRoot = hierarchies.find((h) => h.version === 2 && h.mountPoint === root);
+  if (unifiedAtRoot) return { version: 2, root, hierarchies: [unifiedAtRoot] };
+  if (!hierarchies.some((h) => h.version === 1)) {
+    throw new SandboxError(`no cgroup hierarchy is mounted at ${root}: mount cgroup2 there (mount -t cgroup2 none ${root})`, 'unsupported');
+  }
+  return { version: 1, root, hierarchies };
+}
+
+async function writeFile(file: string, value: string): Promise<void> {
+  await fs.writeFile(file, value);
+}
+
+async function tryWrite(file: string, value: string): Promise<boolean> {
+  try {
+    await fs.writeFile(file, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  return (await fs.readFile(file, 'utf8')).trim();
+}
+
+async function readNumber(file: string): Promise<number> {
+  const text = await readText(file).catch(() => '');
+  if (text === 'max') return Number.POSITIVE_INFINITY;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : 0;
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  try {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name));
+  } catch {
+    return [];
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface SandboxCgroupDirs {
+  hierarchy: Hierarchy;
+  /** <instance>/<id>: the limits. */
+  limits: string;
+  /** <instance>/<id>/sandbox: the root of the sandbox's cgroup namespace. */
+  nsRoot: string;
+  /** Where the sandbox's processes live. */
+  leaf: string;
+}
+
+/** One server's cgroups: `<hierarchy>/<instance>/<sandbox id>/...` in every hierarchy. */
+export class CgroupManager {
+  readonly host: CgroupHost;
+  private v2Controllers: string[] = [];
+
+  constructor(readonly instance: string, host: CgroupHost = detectCgroups()) {
+    this.host = host;
+  }
+
+  get version(): 1 | 2 {
+    return this.host.version;
+  }
+
+  private instanceDir(h: Hierarchy): string {
+    return path.join(h.mountPoint, this.instance);
+  }
+
+  dirs(id: string): SandboxCgroupDirs[] {
+    return this.host.hierarchies.map((hierarchy) => {
+      const limits = path.join(this.instanceDir(hierarchy), id);
+      const nsRoot = path.join(limits, 'sandbox');
+      const leaf = this.host.version === 2 ? path.join(nsRoot, 'init') : nsRoot;
+      return { hierarchy, limits, nsRoot, leaf };
+    });
+  }
+
+  private hierarchyWith(controller: string): Hierarchy | undefined {
+    return this.host.hierarchies.find((h) => this.host.version === 2 || h.controllers.includes(controller));
+  }
+
+  /** The substring of /proc/PID/cgroup that marks a process of sandbox `id`. */
+  marker(id: string): string {
+    return `/${this.instance}/${id}/`;
+  }
+
+  /** Creates the instance's top cgroups; on v2, enables the controllers sandboxes need. */
+  async prepare(): Promise<void> {
+    for (const h of this.host.hierarchies) {
+      const dir = this.instanceDir(h);
+      await fs.mkdir(dir, { recursive: true });
+      if (h.controllers.includes('cpuset')) await copyCpuset(h.mountPoint, dir);
+    }
+    if (this.host.version === 2) {
+      const root = this.host.hierarchies[0]!.mountPoint;
+      const available = (await readText(path.join(root, 'cgroup.controllers'))).split(/\s+/);
+      this.v2Controllers = V2_CONTROLLERS.filter((c) => available.includes(c));
+      const wanted = this.v2Controllers.map((c) => `+${c}`).join(' ');
+      try {
+        await writeFile(path.join(root, 'cgroup.subtree_control'), wanted);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
+        // The root of a container's cgroup namespace holds our own processes, and
+        // v2 forbids controllers below a cgroup with processes: move them to a leaf.
+        const leaf = path.join(root, `${this.instance}.server`);
+        await fs.mkdir(leaf, { recursive: true });
+        for (const pid of (await readText(path.join(root, 'cgroup.procs'))).split('\n').filter(Boolean)) {
+          await tryWrite(path.join(leaf, 'cgroup.procs'), pid);
+        }
+        await writeFile(path.join(root, 'cgroup.subtree_control'), wanted);
+      }
+      await writeFile(path.join(this.instanceDir(this.host.hierarchies[0]!), 'cgroup.subtree_control'), wanted);
+      if (!this.v2Controllers.includes('memory') || !this.v2Controllers.includes('pids')) {
+        throw new SandboxError('the memory and pids cgroup controllers are not available: boxlab cannot limit sandboxes on this host', 'unsupported');
+      }
+    } else {
+      for (const controller of ['memory', 'pids', 'devices']) {
+        if (!this.hierarchyWith(controller)) {
+          throw new SandboxError(`the ${controller} cgroup controller is not mounted: boxlab cannot confine sandboxes on this host`, 'unsupported');
+        }
+      }
+    }
+  }
+
+  /** Creates a sandbox's cgroups with their limits. */
+  async create(id: string, limits: SandboxLimits): Promise<void> {
+    const period = 100_000;
+    const quota = Math.max(1000, Math.round(limits.cpus * period));
+    for (const d of this.dirs(id)) {
+      const h = d.hierarchy;
+      // limits before children: v1 refuses a deny-all device list once a cgroup has children
+      await fs.mkdir(d.limits, { recursive: true });
+      const children = async () => {
+        await fs.mkdir(d.nsRoot);
+        if (d.leaf !== d.nsRoot) await fs.mkdir(d.leaf);
+      };
+      if (h.version === 2 && this.host.version === 1) {
+        await children(); // the unified hierarchy of a hybrid host: no controllers, only confinement
+        continue;
+      }
+      if (h.version === 2) {
+        await writeFile(path.join(d.limits, 'memory.max'), String(limits.memoryBytes));
+        await tryWrite(path.join(d.limits, 'memory.swap.max'), '0');
+        await writeFile(path.join(d.limits, 'pids.max'), String(limits.pids));
+        if (this.v2Controllers.includes('cpu')) await writeFile(path.join(d.limits, 'cpu.max'), `${quota} ${period}`);
+        await writeFile(path.join(d.limits, 'cgroup.subtree_control'), this.v2Controllers.map((c) => `+${c}`).join(' '));
+        await children();
+        continue;
+      }
+      if (h.controllers.includes('cpuset')) await copyCpuset(this.instanceDir(h), d.limits);
+      if (h.controllers.includes('memory')) {
+        await writeFile(path.join(d.limits, 'memory.limit_in_bytes'), String(limits.memoryBytes));
+        // no swap: a memory hog meets the OOM killer instead of the host's disk
+        await tryWrite(path.join(d.limits, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
+        await tryWrite(path.join(d.limits, 'memory.swappiness'), '0');
+      }
+      if (h.controllers.includes('pids')) await writeFile(path.join(d.limits, 'pids.max'), String(limits.pids));
+      if (h.controllers.includes('cpu')) {
+        await writeFile(path.join(d.limits, 'cpu.cfs_period_us'), String(period));
+        await writeFile(path.join(d.limits, 'cpu.cfs_quota_us'), String(quota));
+      }
+      if (h.controllers.includes('devices')) {
+        await writeFile(path.join(d.limits, 'devices.deny'), 'a');
+        for (const rule of DEVICE_ALLOW) await writeFile(path.join(d.limits, 'devices.allow'), rule);
+      }
+      await children();
+      if (h.controllers.includes('cpuset')) {
+        await copyCpuset(d.limits, d.nsRoot);
+        // so that the learner's own cpuset cgroups work without setting cpus and mems
+        await tryWrite(path.join(d.nsRoot, 'cgroup.clone_children'), '1');
+      }
+    }
+  }
+
+  /** The cgroup.procs files a process joins to belong to the sandbox. */
+  procsFiles(id: string, which: 'nsRoot' | 'leaf' = 'leaf'): string[] {
+    return this.dirs(id).map((d) => path.join(d[which], 'cgroup.procs'));
+  }
+
+  /** The v2 directory that gets the device filter, when there is no v1 devices controller. */
+  deviceFilterDir(id: string): string | undefined {
+    if (this.host.hierarchies.some((h) => h.controllers.includes('devices'))) return undefined;
+    return this.dirs(id).find((d) => d.hierarchy.version === 2)?.limits;
+  }
+
+  /** v2: the controllers the learner's own cgroups get (written to the namespace root once it is empty). */
+  nsSubtreeControl(): string {
+    return this.v2Controllers.map((c) => `+${c}`).join(' ');
+  }
+
+  /** Every process in the sandbox's cgroups (host pids). */
+  async pids(id: string): Promise<number[]> {
+    const d = this.dirs(id)[0];
+    if (!d) return [];
+    const out: number[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      const procs = await readText(path.join(dir, 'cgroup.procs')).catch(() => '');
+      for (const p of procs.split('\n')) if (p) out.push(Number(p));
+      for (const sub of await subdirs(dir)) await walk(sub);
+    };
+    await walk(d.limits);
+    return out;
+  }
+
+  /** Kills every process of the sandbox, however many it forks meanwhile. */
+  async kill(id: string): Promise<void> {
+    const dirs = this.dirs(id);
+    const v2 = dirs.find((d) => d.hierarchy.version === 2 && this.host.version === 2);
+    if (v2 && (await tryWrite(path.join(v2.limits, 'cgroup.kill'), '1'))) {
+      await this.waitEmpty(id, 2000);
+      return;
+    }
+    const freezer = dirs.find((d) => d.hierarchy.controllers.includes('freezer'));
+    for (let round = 0; round < 100; round++) {
+      const pids = await this.pids(id);
+      if (pids.length === 0) return;
+      // freezing first stops a fork bomb from outrunning the kills
+      if (freezer) await tryWrite(path.join(freezer.limits, 'freezer.state'), 'FROZEN');
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      if (freezer) await tryWrite(path.join(freezer.limits, 'freezer.state'), 'THAWED');
+      await sleep(round < 10 ? 5 : 20);
+    }
+    throw new SandboxError(`could not kill the processes of sandbox ${id}`);
+  }
+
+  private async waitEmpty(id: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.pids(id)).length > 0) {
+      if (Date.now() > deadline) throw new SandboxError(`processes of sandbox ${id} did not exit`);
+      await sleep(5);
+    }
+  }
+
+  /** Removes the sandbox's cgroups, including any the learner created inside. */
+  async remove(id: string): Promise<void> {
+    const removeTree = async (dir: string): Promise<void> => {
+      for (const sub of await subdirs(dir)) await removeTree(sub);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fs.rmdir(dir);
+          return;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') return;
+          // a process still exiting keeps its cgroup busy for a moment
+          if (code !== 'EBUSY' || attempt > 200) throw new SandboxError(`cannot remove cgroup ${dir}: ${code}`);
+          await sleep(10);
+        }
+      }
+    };
+    for (const d of this.dirs(id)) await removeTree(d.limits);
+  }
+
+  /** Sandbox ids that have cgroups of this instance. */
+  async existing(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const h of this.host.hierarchies) {
+      for (const dir of await subdirs(this.instanceDir(h))) ids.add(path.basename(dir));
+    }
+    return [...ids];
+  }
+
+  /** Removes the instance's top cgroups once no sandbox is left in them. */
+  async removeInstance(): Promise<void> {
+    for (const h of this.host.hierarchies) {
+      await fs.rmdir(this.instanceDir(h)).catch(() => {});
+    }
+  }
+
+  async usage(id: string): Promise<ResourceUsage> {
+    const dirs = this.dirs(id);
+    const find = (controller: string) => dirs.find((d) => this.host.version === 2 || d.hierarchy.controllers.includes(controller))?.limits ?? '';
+    const mem = find('memory');
+    const pids = find('pids');
+    if (this.host.version === 2) {
+      const stat = await readText(path.join(find('cpu'), 'cpu.stat')).catch(() => '');
+      const usec = Number(/usage_usec (\d+)/.exec(stat)?.[1] ?? 0);
+      return {
+        memoryBytes: await readNumber(path.join(mem, 'memory.current')),
+        memoryLimitBytes: await readNumber(path.join(mem, 'memory.max')),
+        pids: await readNumber(path.join(pids, 'pids.current')),
+        pidsLimit: await readNumber(path.join(pids, 'pids.max')),
+        cpuSeconds: usec / 1e6,
+      };
+    }
+    return {
+      memoryBytes: await readNumber(path.join(mem, 'memory.usage_in_bytes')),
+      memoryLimitBytes: await readNumber(path.join(mem, 'memory.limit_in_bytes')),
+      pids: await readNumber(path.join(pids, 'pids.current')),
+      pidsLimit: await readNumber(path.join(pids, 'pids.max')),
+      cpuSeconds: (await readNumber(path.join(find('cpuacct'), 'cpuacct.usage'))) / 1e9,
+    };
+  }
+}
+
+async function copyCpuset(from: string, to: string): Promise<void> {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    const current = await readText(path.join(to, file)).catch(() => '');
+    if (current) continue;
+    await writeFile(path.join(to, file), await readText(path.join(from, file)));
+  }
+}

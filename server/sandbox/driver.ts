@@ -1,0 +1,121 @@
+// The contract between the sandbox engine and the rest of the server. A driver
+// knows Linux (or Docker) and nothing about lessons, terminals or browsers.
+
+export interface SandboxLimits {
+  memoryBytes: number;
+  pids: number;
+  /** CPU time as a number of CPUs (1 = one full core). */
+  cpus: number;
+  /** Size of the writable layer of the root filesystem. */
+  diskBytes: number;
+  /** Size of /tmp. */
+  tmpBytes: number;
+}
+
+export interface SandboxInfo {
+  id: string;
+  hostname: string;
+  driver: string;
+  createdAt: number;
+}
+
+export interface CreateOptions {
+  hostname?: string;
+}
+
+export interface ExecOptions {
+  /** Kill the command (and its process group) after this long. Default 10 s. */
+  timeoutMs?: number;
+  /** Written to the command's standard input, which is then closed. */
+  input?: string | Buffer;
+  /** Added to the sandbox's default environment. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Output beyond this is dropped (and `truncated` set). Default 1 MiB. */
+  maxOutputBytes?: number;
+}
+
+export interface ExecResult {
+  /** Exit status; 128+N when killed by signal N, as a shell reports it. */
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface PtyOptions {
+  cols: number;
+  rows: number;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+/** An interactive process on a pseudo-terminal inside a sandbox. */
+export interface SandboxPty {
+  readonly pid: number;
+  /** Raw output bytes, never decoded. */
+  onData(listener: (data: Buffer) => void): Disposable;
+  onExit(listener: (e: { exitCode: number; signal?: number }) => void): Disposable;
+  write(data: string | Buffer): void;
+  resize(cols: number, rows: number): void;
+  /** Stop reading output (flow control); the process blocks once the pty buffer fills. */
+  pause(): void;
+  resume(): void;
+  /**
+   * Ends the process and everything it started: SIGHUP to all of them, SIGKILL
+   * to what is left after `graceMs`. Resolves once none is left.
+   */
+  terminate(graceMs?: number): Promise<void>;
+}
+
+export interface ResourceUsage {
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+  pidsLimit: number;
+  cpuSeconds: number;
+}
+
+export interface SandboxDriver {
+  readonly name: string;
+  /** Checks the host can run sandboxes, then removes what a crashed predecessor left behind. */
+  init(): Promise<void>;
+  create(options?: CreateOptions): Promise<SandboxInfo>;
+  /** Runs a command to completion inside the sandbox, as root. */
+  exec(id: string, argv: string[], options?: ExecOptions): Promise<ExecResult>;
+  spawnPty(id: string, argv: string[], options: PtyOptions): SandboxPty;
+  /** Back to a clean state: fresh filesystem, every process killed; same id and hostname. */
+  reset(id: string): Promise<void>;
+  /** Releases every mount, cgroup, namespace and process of the sandbox. Idempotent. */
+  destroy(id: string): Promise<void>;
+  list(): SandboxInfo[];
+  usage(id: string): Promise<ResourceUsage>;
+  /** Destroys every sandbox. */
+  close(): Promise<void>;
+}
+
+/** An expected failure, shown to users as is (no stack trace). */
+export class SandboxError extends Error {
+  constructor(message: string, readonly code: 'unsupported' | 'limit' | 'not-found' | 'gone' | 'failed' = 'failed') {
+    super(message);
+    this.name = 'SandboxError';
+  }
+}
+
+/** The environment every sandbox process starts with. */
+export const SANDBOX_ENV: Readonly<Record<string, string>> = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: '/root',
+  USER: 'root',
+  LOGNAME: 'root',
+  SHELL: '/bin/bash',
+  LANG: 'C.UTF-8',
+  LC_ALL: 'C.UTF-8',
+  TERM: 'xterm-256color',
+};

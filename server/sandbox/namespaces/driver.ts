@@ -1,0 +1,314 @@
+// The default driver: sandboxes made directly from Linux namespaces, cgroups
+// and overlayfs. Needs Linux and root, nothing else.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs, readdirSync, readlinkSync, lstatSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as pty from 'node-pty';
+import { CgroupManager } from '../cgroups.js';
+import {
+  SANDBOX_ENV,
+  SandboxError,
+  type CreateOptions,
+  type ExecOptions,
+  type ExecResult,
+  type PtyOptions,
+  type ResourceUsage,
+  type SandboxDriver,
+  type SandboxInfo,
+  type SandboxLimits,
+  type SandboxPty,
+} from '../driver.js';
+import { checkHost, HELPER_PATH } from './preflight.js';
+import { endSession } from './processes.js';
+import { buildSpec, PROC_MASKS } from './spec.js';
+
+export interface NamespacesDriverOptions {
+  dataDir: string;
+  /** Names this server's cgroups, so a restart finds its predecessor's leftovers. */
+  instance: string;
+  limits: SandboxLimits;
+  /** The sandbox rootfs (see rootfs.ts). */
+  rootfs: string;
+  /** Told when a sandbox ends by itself (not through destroy or reset). */
+  onGone?: (id: string) => void;
+}
+
+interface Running {
+  info: SandboxInfo;
+  shim: ChildProcess;
+  initPid: number;
+  exited: Promise<void>;
+  /** Set while destroy or reset ends it on purpose. */
+  ending: boolean;
+}
+
+const STARTUP_TIMEOUT_MS = 10_000;
+
+export class NamespacesDriver implements SandboxDriver {
+  readonly name = 'namespaces';
+  private readonly sandboxes = new Map<string, Running>();
+  private readonly stage: string;
+  private cgroups!: CgroupManager;
+  private cgroupLinks: Record<string, string> = {};
+  private procMasks: string[] = [];
+  /** Sandboxes of a crashed predecessor that init() removed. */
+  swept: string[] = [];
+
+  constructor(private readonly options: NamespacesDriverOptions) {
+    this.stage = path.join(options.dataDir, 'run', 'stage');
+  }
+
+  async init(): Promise<void> {
+    checkHost();
+    if (/[,:]/.test(this.options.rootfs) || /[,:]/.test(this.stage)) {
+      throw new SandboxError(`the data dir path may not contain "," or ":" (overlayfs options): ${this.options.dataDir}`, 'unsupported');
+    }
+    if (!existsSync(path.join(this.options.rootfs, 'bin', 'sh'))) {
+      throw new SandboxError(`the sandbox rootfs is missing at ${this.options.rootfs}: run "boxlab rootfs" to build it`, 'unsupported');
+    }
+    this.cgroups = new CgroupManager(this.options.instance);
+    await this.cgroups.prepare();
+    if (this.cgroups.version === 1) this.cgroupLinks = readCgroupLinks(this.cgroups.host.root);
+    this.procMasks = PROC_MASKS.filter((name) => existsSync(`/proc/${name}`));
+    await fs.mkdir(this.stage, { recursive: true });
+    this.swept = await this.sweep();
+  }
+
+  /** Removes the cgroups (and kills the processes) of sandboxes this instance no longer knows. */
+  async sweep(): Promise<string[]> {
+    const stale = (await this.cgroups.existing()).filter((id) => !this.sandboxes.has(id));
+    for (const id of stale) {
+      await this.cgroups.kill(id);
+      await this.cgroups.remove(id);
+    }
+    return stale;
+  }
+
+  async create(options: CreateOptions = {}): Promise<SandboxInfo> {
+    const id = `sbx-${randomBytes(5).toString('hex')}`;
+    const hostname = options.hostname ?? `box-${id.slice(4, 8)}`;
+    if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname)) throw new SandboxError(`not a valid hostname: ${hostname}`);
+    const info: SandboxInfo = { id, hostname, driver: this.name, createdAt: Date.now() };
+    await this.start(info);
+    return info;
+  }
+
+  private async start(info: SandboxInfo): Promise<void> {
+    const { id } = info;
+    await this.cgroups.create(id, this.options.limits);
+    const spec = buildSpec({
+      id,
+      hostname: info.hostname,
+      rootfs: this.options.rootfs,
+      stage: this.stage,
+      limits: this.options.limits,
+      cgroups: this.cgroups,
+      cgroupLinks: this.cgroupLinks,
+      procMasks: this.procMasks,
+    });
+    const shim = spawn(HELPER_PATH, ['create'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let initPid: number;
+    try {
+      initPid = await waitReady(shim, spec);
+    } catch (err) {
+      shim.kill('SIGKILL');
+      await this.cgroups.kill(id).catch(() => {});
+      await this.cgroups.remove(id).catch(() => {});
+      throw err;
+    }
+    const exited = new Promise<void>((resolve) => shim.once('exit', () => resolve()));
+    const running: Running = { info, shim, initPid, exited, ending: false };
+    this.sandboxes.set(id, running);
+    // the init should be the last process the OOM killer picks (needs CAP_SYS_RESOURCE; best effort)
+    await fs.writeFile(`/proc/${initPid}/oom_score_adj`, '-1000').catch(() => {});
+    void exited.then(async () => {
+      if (running.ending || this.sandboxes.get(id) !== running) return;
+      this.sandboxes.delete(id);
+      await this.cgroups.kill(id).catch(() => {});
+      await this.cgroups.remove(id).catch(() => {});
+      this.options.onGone?.(id);
+    });
+  }
+
+  private get(id: string): Running {
+    const running = this.sandboxes.get(id);
+    if (!running) throw new SandboxError(`no sandbox ${id}`, 'not-found');
+    return running;
+  }
+
+  private execArgs(running: Running, argv: string[], cwd: string, session: boolean): string[] {
+    const id = running.info.id;
+    const args = ['exec', '--pid', String(running.initPid), '--expect', this.cgroups.marker(id), '--cwd', cwd];
+    for (const file of this.cgroups.procsFiles(id, 'leaf')) args.push('--cgroup', file);
+    if (session) args.push('--session');
+    return [...args, '--', ...argv];
+  }
+
+  async exec(id: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const running = this.get(id);
+    if (argv.length === 0) throw new SandboxError('exec needs a command');
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const max = options.maxOutputBytes ?? 1024 * 1024;
+    const started = performance.now();
+    const child = spawn(HELPER_PATH, this.execArgs(running, argv, options.cwd ?? '/root', true), {
+      env: { ...SANDBOX_ENV, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    let truncated = false;
+    const collect = (into: Buffer[]) => (chunk: Buffer) => {
+      if (size >= max) {
+        truncated = true;
+        return;
+      }
+      const part = chunk.subarray(0, max - size);
+      if (part.length < chunk.length) truncated = true;
+      into.push(part);
+      size += part.length;
+    };
+    child.stdout!.on('data', collect(out));
+    child.stderr!.on('data', collect(err));
+    child.stdin!.on('error', () => {}); // the command may not read its input
+    child.stdin!.end(options.input ?? '');
+    let timedOut = false;
+    let hardKill: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM'); // the helper kills the command's whole process group
+      hardKill = setTimeout(() => child.kill('SIGKILL'), 2000);
+    }, timeoutMs);
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+    }).finally(() => {
+      clearTimeout(timer);
+      clearTimeout(hardKill);
+    });
+    const stderr = Buffer.concat(err).toString('utf8');
+    if (exitCode === 125 && stderr.startsWith('boxlab-sandbox:')) {
+      const gone = !this.sandboxes.has(id) || running.ending;
+      throw new SandboxError(gone ? `sandbox ${id} is gone` : stderr.replace(/^boxlab-sandbox: /, '').trim(), gone ? 'gone' : 'failed');
+    }
+    return {
+      exitCode,
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr,
+      timedOut,
+      truncated,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  spawnPty(id: string, argv: string[], options: PtyOptions): SandboxPty {
+    const running = this.get(id);
+    const proc = pty.spawn(HELPER_PATH, this.execArgs(running, argv, options.cwd ?? '/root', false), {
+      name: 'xterm-256color',
+      cols: options.cols,
+      rows: options.rows,
+      cwd: '/',
+      env: { ...SANDBOX_ENV, ...options.env },
+      encoding: null,
+    } as pty.IPtyForkOptions);
+    let exited = false;
+    proc.onExit(() => {
+      exited = true;
+    });
+    return {
+      pid: proc.pid,
+      onData: (listener) => proc.onData(listener as unknown as (data: string) => void),
+      onExit: (listener) => proc.onExit((e) => listener({ exitCode: e.exitCode, ...(e.signal ? { signal: e.signal } : {}) })),
+      write: (data) => {
+        if (!exited) proc.write(data as string);
+      },
+      resize: (cols, rows) => {
+        if (!exited) proc.resize(cols, rows);
+      },
+      pause: () => proc.pause(),
+      resume: () => proc.resume(),
+      terminate: (graceMs = 2000) => endSession(proc.pid, graceMs),
+    };
+  }
+
+  async reset(id: string): Promise<void> {
+    const running = this.get(id);
+    await this.stop(running);
+    await this.start(running.info);
+  }
+
+  async destroy(id: string): Promise<void> {
+    const running = this.sandboxes.get(id);
+    if (running) await this.stop(running);
+  }
+
+  /** Kills the init (the kernel then empties the PID namespace) and removes the cgroups. */
+  private async stop(running: Running): Promise<void> {
+    const { id } = running.info;
+    running.ending = true;
+    running.shim.kill('SIGTERM');
+    const timeout = setTimeout(() => running.shim.kill('SIGKILL'), 2000);
+    await running.exited;
+    clearTimeout(timeout);
+    // exec helpers sit outside the PID namespace, in the sandbox's cgroups: end them too
+    await this.cgroups.kill(id);
+    await this.cgroups.remove(id);
+    if (this.sandboxes.get(id) === running) this.sandboxes.delete(id);
+  }
+
+  list(): SandboxInfo[] {
+    return [...this.sandboxes.values()].map((r) => ({ ...r.info }));
+  }
+
+  async usage(id: string): Promise<ResourceUsage> {
+    this.get(id);
+    return this.cgroups.usage(id);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sandboxes.values()].map((r) => this.stop(r)));
+    await this.cgroups?.removeInstance();
+  }
+}
+
+/** Sends the spec and waits for the shim's "ready <pid>" (or its error). */
+function waitReady(shim: ChildProcess, spec: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => reject(new SandboxError('the sandbox did not start within 10 s')), STARTUP_TIMEOUT_MS);
+    shim.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const m = /^ready (\d+)\n/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    shim.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    shim.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new SandboxError(`cannot run ${HELPER_PATH}: ${err.message}`, 'unsupported'));
+    });
+    shim.on('exit', () => {
+      clearTimeout(timer);
+      reject(new SandboxError(`the sandbox failed to start: ${stderr.replace(/^boxlab-sandbox: /, '').trim() || 'no reason given'}`));
+    });
+    shim.stdin!.on('error', () => {});
+    shim.stdin!.end(spec);
+  });
+}
+
+/** Entries of the host's v1 cgroup root that are symlinks (cpu -> cpu,cpuacct), to mirror inside. */
+function readCgroupLinks(root: string): Record<string, string> {
+  const links: Record<string, string> = {};
+  for (const name of readdirSync(root)) {
+    const full = path.join(root, name);
+    if (lstatSync(full).isSymbolicLink()) links[name] = readlinkSync(full);
+  }
+  return links;
+}

@@ -1,0 +1,11 @@
+// Where tests keep their files. The rootfs is shared with a local boxlab (it is
+// only read), everything else is named per test run so nothing collides.
+import { randomBytes } from 'node:crypto';
+
+export const TEST_DATA_DIR = process.env.BOXLAB_DATA_DIR ?? '/var/lib/boxlab';
+export const TEST_SUITE = process.env.BOXLAB_SUITE ?? 'bookworm';
+
+/** A cgroup/container namespace of its own for each test file, so sweeps never touch another's sandboxes. */
+export function testInstance(label: string): string {
+  return `t-${label}-${randomBytes(3).toString('hex')}`.slice(0, 31);
+}

@@ -1,0 +1,51 @@
+// The driver-independent rules: a cap on sandboxes, and idle ones reaped.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SandboxError } from '../../server/sandbox/driver.js';
+import { SandboxManager } from '../../server/sandbox/manager.js';
+import { makeNamespacesDriver, type TestDriver } from '../helpers/drivers.js';
+
+let t: TestDriver;
+beforeAll(async () => {
+  t = await makeNamespacesDriver('manager');
+});
+afterAll(async () => {
+  await t.close();
+  expect(await t.leftovers()).toEqual([]);
+});
+
+it('refuses a sandbox beyond the cap with a clear error, and accepts one again after a destroy', async () => {
+  const manager = new SandboxManager(t.driver, { maxSandboxes: 2, idleTimeoutMs: 0 });
+  const a = await manager.create();
+  const b = await manager.create();
+  const refused = await manager.create().catch((err: unknown) => err);
+  expect(refused).toBeInstanceOf(SandboxError);
+  expect(refused).toMatchObject({ code: 'limit', message: expect.stringMatching(/all 2 sandboxes are in use/) });
+  await manager.destroy(a.id);
+  const c = await manager.create();
+  expect(manager.count).toBe(2);
+  await manager.destroy(b.id);
+  await manager.destroy(c.id);
+});
+
+it('counts sandboxes still starting against the cap', async () => {
+  const manager = new SandboxManager(t.driver, { maxSandboxes: 1, idleTimeoutMs: 0 });
+  const results = await Promise.allSettled([manager.create(), manager.create()]);
+  expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  for (const r of results) if (r.status === 'fulfilled') await manager.destroy(r.value.id);
+});
+
+it('reaps sandboxes nobody used for the idle timeout, and keeps those in use', async () => {
+  const ended: string[] = [];
+  const manager = new SandboxManager(t.driver, { maxSandboxes: 5, idleTimeoutMs: 1000, onEnded: (id) => ended.push(id) });
+  const idle = await manager.create();
+  const busy = await manager.create();
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  await manager.exec(busy.id, ['true']); // used: its idle time starts again
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const reaped = await manager.reapIdle();
+  expect(reaped).toEqual([idle.id]);
+  expect(ended).toEqual([idle.id]);
+  expect(t.driver.list().map((s) => s.id)).toEqual([busy.id]);
+  expect(await t.leftovers(idle.id)).toEqual([]);
+  await manager.destroy(busy.id);
+});
