@@ -201,8 +201,17 @@ describe.each(DRIVERS)('%s driver', (driverName) => {
     });
     const exited = new Promise((resolve) => term.onExit(resolve));
     term.write('sleep 777 & echo $((6 * 7))-$(tty)\r');
-    await expect.poll(() => screen, { timeout: 5000 }).toMatch(/42-\/dev\/pts\/\d+|42-not a tty/);
+    await expect.poll(() => screen, { timeout: 5000 }).toMatch(/42-\/dev\/pts\/0/);
     expect((await sh(box.id, 'ps -eo args | grep -c "^sleep 777"')).stdout.trim()).toBe('1');
+    // window size changes reach the sandbox's terminal; Ctrl-C interrupts the foreground job
+    term.resize(101, 33);
+    term.write('stty size\r');
+    await expect.poll(() => screen, { timeout: 5000 }).toMatch(/33 101/);
+    term.write('sleep 888\r');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    term.write('\x03');
+    term.write('echo after-$?\r');
+    await expect.poll(() => screen, { timeout: 5000 }).toMatch(/after-130/);
     await term.terminate(500);
     await exited;
     expect((await sh(box.id, 'ps -eo args | grep -c "^sleep 777" || true')).stdout.trim()).toBe('0');

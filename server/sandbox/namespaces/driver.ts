@@ -21,7 +21,7 @@ import {
   type SandboxPty,
 } from '../driver.js';
 import { checkHost, HELPER_PATH } from './preflight.js';
-import { endSession } from './processes.js';
+import { endTerminal } from './processes.js';
 import { buildSpec, PROC_MASKS } from './spec.js';
 
 export interface NamespacesDriverOptions {
@@ -138,12 +138,11 @@ export class NamespacesDriver implements SandboxDriver {
     return running;
   }
 
-  private execArgs(running: Running, argv: string[], cwd: string, session: boolean): string[] {
+  private execArgs(running: Running, argv: string[], cwd: string, mode: '--session' | '--pty'): string[] {
     const id = running.info.id;
     const args = ['exec', '--pid', String(running.initPid), '--expect', this.cgroups.marker(id), '--cwd', cwd];
     for (const file of this.cgroups.procsFiles(id, 'leaf')) args.push('--cgroup', file);
-    if (session) args.push('--session');
-    return [...args, '--', ...argv];
+    return [...args, mode, '--', ...argv];
   }
 
   async exec(id: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -152,7 +151,7 @@ export class NamespacesDriver implements SandboxDriver {
     const timeoutMs = options.timeoutMs ?? 10_000;
     const max = options.maxOutputBytes ?? 1024 * 1024;
     const started = performance.now();
-    const child = spawn(HELPER_PATH, this.execArgs(running, argv, options.cwd ?? '/root', true), {
+    const child = spawn(HELPER_PATH, this.execArgs(running, argv, options.cwd ?? '/root', '--session'), {
       env: { ...SANDBOX_ENV, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -205,7 +204,7 @@ export class NamespacesDriver implements SandboxDriver {
 
   spawnPty(id: string, argv: string[], options: PtyOptions): SandboxPty {
     const running = this.get(id);
-    const proc = pty.spawn(HELPER_PATH, this.execArgs(running, argv, options.cwd ?? '/root', false), {
+    const proc = pty.spawn(HELPER_PATH, this.execArgs(running, argv, options.cwd ?? '/root', '--pty'), {
       name: 'xterm-256color',
       cols: options.cols,
       rows: options.rows,
@@ -229,7 +228,7 @@ export class NamespacesDriver implements SandboxDriver {
       },
       pause: () => proc.pause(),
       resume: () => proc.resume(),
-      terminate: (graceMs = 2000) => endSession(proc.pid, graceMs),
+      terminate: (graceMs = 2000) => endTerminal(proc.pid, graceMs),
     };
   }
 

@@ -1,11 +1,13 @@
-// Finding and ending host processes by session, for terminals: a terminal's
-// helper leads a session, and everything typed into it belongs to that session
+// Finding and ending the processes of a terminal. Its helper leads one session
+// on the server's pty and starts the shell as leader of a second one, on a pty of
+// the sandbox's own; everything typed into the shell belongs to that session
 // unless it deliberately leaves it (setsid, as daemons do).
 import { promises as fs } from 'node:fs';
 
 interface ProcStat {
   pid: number;
   state: string;
+  ppid: number;
   session: number;
 }
 
@@ -16,17 +18,15 @@ export function parseStat(text: string): ProcStat | undefined {
   const pid = Number(text.slice(0, text.indexOf(' ')));
   const rest = text.slice(close + 2).split(' ');
   // after the name: state ppid pgrp session ...
-  return { pid, state: rest[0]!, session: Number(rest[3]) };
+  return { pid, state: rest[0]!, ppid: Number(rest[1]), session: Number(rest[3]) };
 }
 
-/** Live (not zombie) host processes whose session is `sid`. */
-export async function sessionMembers(sid: number): Promise<number[]> {
-  const out: number[] = [];
+async function processes(): Promise<ProcStat[]> {
+  const out: ProcStat[] = [];
   for (const entry of await fs.readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const text = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const stat = parseStat(text);
-    if (stat && stat.session === sid && stat.state !== 'Z' && stat.state !== 'X') out.push(stat.pid);
+    const stat = parseStat(await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ''));
+    if (stat && stat.state !== 'Z' && stat.state !== 'X') out.push(stat);
   }
   return out;
 }
@@ -43,18 +43,22 @@ function signalAll(pids: number[], signal: NodeJS.Signals): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** SIGHUP to every process of the session, SIGKILL to those left after `graceMs`; resolves when none is left. */
-export async function endSession(sid: number, graceMs: number): Promise<void> {
-  let members = await sessionMembers(sid);
-  signalAll(members, 'SIGHUP');
-  const hupDeadline = Date.now() + graceMs;
-  while (members.length > 0 && Date.now() < hupDeadline) {
+/** SIGHUP to every process of the terminal, SIGKILL to those left after `graceMs`; resolves when none is left. */
+export async function endTerminal(helperPid: number, graceMs: number): Promise<void> {
+  // the sessions are fixed before anything dies: once the helper is gone its children are orphans
+  const all = await processes();
+  const sessions = new Set([helperPid, ...all.filter((p) => p.ppid === helperPid).map((p) => p.pid)]);
+  const members = async () => (await processes()).filter((p) => sessions.has(p.session)).map((p) => p.pid);
+  let left = all.filter((p) => sessions.has(p.session)).map((p) => p.pid);
+  signalAll(left, 'SIGHUP');
+  const deadline = Date.now() + graceMs;
+  while (left.length > 0 && Date.now() < deadline) {
     await sleep(10);
-    members = await sessionMembers(sid);
+    left = await members();
   }
-  for (let round = 0; members.length > 0 && round < 200; round++) {
-    signalAll(members, 'SIGKILL');
+  for (let round = 0; left.length > 0 && round < 200; round++) {
+    signalAll(left, 'SIGKILL');
     await sleep(10);
-    members = await sessionMembers(sid);
+    left = await members();
   }
 }

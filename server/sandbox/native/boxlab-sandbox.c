@@ -17,14 +17,18 @@
  *       of the sandbox (the kernel empties a PID namespace whose init dies).
  *
  *   boxlab-sandbox exec --pid PID --expect CGROUP [--cgroup PROCS]...
- *                       [--cwd DIR] [--session] -- ARGV...
+ *                       [--cwd DIR] [--session | --pty] -- ARGV...
  *       Runs ARGV inside the sandbox whose init is PID: joins its cgroups
  *       (before anything else, so no child escapes the limits), enters its
  *       namespaces, forks (a PID namespace applies to children only) and
  *       execs with the same hardening as the init. The environment is passed
  *       through unchanged. The parent forwards signals and exits with the
  *       child's status. With --session the child leads its own session and
- *       SIGTERM kills its whole process group (used for timeouts).
+ *       SIGTERM kills its whole process group (used for timeouts). With --pty
+ *       the child gets a terminal of the sandbox's own devpts (so `tty`, `ps`
+ *       and job control see a terminal of the sandbox, not a foreign one) and
+ *       this process relays between it and its own standard input and output
+ *       (the terminal the server gave it), passing on window size changes.
  *
  *   boxlab-sandbox devfilter DIR
  *       Attaches the block-devices-denied filter to a cgroup v2 directory
@@ -55,7 +59,10 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -558,13 +565,92 @@ static int cmd_create(void) {
   }
 }
 
+/* ---------- exec --pty: relay between the caller's terminal and one of the sandbox ---------- */
+
+struct buf { char data[65536]; size_t len; };
+
+/* Writes what it can of `b` to fd without blocking; returns -1 when fd is gone. */
+static int flush_buf(int fd, struct buf *b) {
+  while (b->len > 0) {
+    ssize_t w = write(fd, b->data, b->len);
+    if (w < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+    memmove(b->data, b->data + w, b->len - (size_t)w);
+    b->len -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Reads what fits into `b`; returns bytes read, 0 at end of input, -1 on EAGAIN. */
+static ssize_t fill_buf(int fd, struct buf *b) {
+  ssize_t r = read(fd, b->data + b->len, sizeof(b->data) - b->len);
+  if (r > 0) b->len += (size_t)r;
+  if (r < 0 && (errno == EAGAIN || errno == EINTR)) return -1;
+  return r < 0 ? 0 : r;
+}
+
+static int relay(int master, pid_t child, int sigfd) {
+  static struct buf in, out;
+  int outer_open = 1, child_done = 0, status = 0, after_exit = 0;
+  fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+  fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
+  fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+  for (;;) {
+    struct pollfd p[4] = {
+        {.fd = outer_open && in.len < sizeof(in.data) ? 0 : -1, .events = POLLIN},
+        {.fd = master, .events = (short)((out.len < sizeof(out.data) ? POLLIN : 0) | (in.len ? POLLOUT : 0))},
+        {.fd = out.len ? 1 : -1, .events = POLLOUT},
+        {.fd = sigfd, .events = POLLIN},
+    };
+    /* once the child is gone, finish as soon as its last output is passed on */
+    if (poll(p, 4, child_done ? 50 : -1) < 0 && errno != EINTR) break;
+    if (p[3].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGCHLD) {
+          int st;
+          if (waitpid(child, &st, WNOHANG) == child) {
+            child_done = 1;
+            status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+          }
+        } else if (si.ssi_signo == SIGWINCH) {
+          struct winsize ws;
+          if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+        } else if (si.ssi_signo == SIGHUP) {
+          outer_open = 0; /* the terminal went away: hang up the sandbox's one too */
+        } else {
+          kill(child, (int)si.ssi_signo);
+        }
+      }
+    }
+    if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      if (fill_buf(0, &in) == 0) outer_open = 0;
+    }
+    if (!outer_open) break; /* closing the master sends SIGHUP to the sandbox's session */
+    if (p[1].revents & POLLOUT) flush_buf(master, &in);
+    ssize_t got = 1;
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) got = fill_buf(master, &out);
+    if (out.len && flush_buf(1, &out) < 0) break;
+    /* EIO (got 0): every process has closed the sandbox side */
+    if (got == 0 && !out.len) break;
+    /* after the shell exits, pass on what it wrote last, then end (even if a
+     * background job still holds the terminal, as a terminal window would) */
+    if (child_done && !out.len && (!(p[1].revents & POLLIN) || ++after_exit > 20)) break;
+  }
+  close(master);
+  if (!child_done) {
+    int st;
+    if (waitpid(child, &st, 0) == child) status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  return status;
+}
+
 /* ---------- exec ---------- */
 
 static int cmd_exec(int argc, char **argv) {
   pid_t pid = 0;
   const char *expect = NULL, *cwd = "/";
   const char *cgroups[16];
-  int ncg = 0, session = 0, i;
+  int ncg = 0, session = 0, use_pty = 0, i;
   for (i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) { i++; break; }
     if (strcmp(argv[i], "--pid") == 0 && i + 1 < argc) pid = atoi(argv[++i]);
@@ -572,9 +658,10 @@ static int cmd_exec(int argc, char **argv) {
     else if (strcmp(argv[i], "--cwd") == 0 && i + 1 < argc) cwd = argv[++i];
     else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc && ncg < 16) cgroups[ncg++] = argv[++i];
     else if (strcmp(argv[i], "--session") == 0) session = 1;
+    else if (strcmp(argv[i], "--pty") == 0) use_pty = 1;
     else die("exec: unknown option %s", argv[i]);
   }
-  if (pid <= 0 || !expect || i >= argc) die("usage: exec --pid PID --expect CGROUP [--cgroup PROCS]... [--cwd DIR] [--session] -- ARGV...");
+  if (pid <= 0 || !expect || i >= argc) die("usage: exec --pid PID --expect CGROUP [--cgroup PROCS]... [--cwd DIR] [--session | --pty] -- ARGV...");
 
   /* Make sure PID is still the sandbox's init, not a recycled number: hold a
    * pidfd, check its cgroup, open its namespaces, then check it is alive. */
@@ -607,6 +694,19 @@ static int cmd_exec(int argc, char **argv) {
     close(nsfd[k]);
   }
 
+  /* the terminal, opened in the sandbox's own devpts (we are in its mount namespace now) */
+  int master = -1;
+  char slave[64] = "";
+  if (use_pty) {
+    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || unlockpt(master) != 0 || ptsname_r(master, slave, sizeof(slave)) != 0)
+      die("opening a terminal in the sandbox: %s", strerror(errno));
+    struct termios tio;
+    struct winsize ws;
+    if (tcgetattr(0, &tio) == 0) tcsetattr(master, TCSANOW, &tio);
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  }
+
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) != 0) die("pipe: %s", strerror(errno));
   sigset_t all, old;
@@ -617,10 +717,21 @@ static int cmd_exec(int argc, char **argv) {
   if (child == 0) {
     close(errpipe[0]);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (session) setsid();
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (session || use_pty) setsid();
     int err = 0;
-    if (harden() != 0) err = errno;
+    if (use_pty) {
+      /* a session leader opening a terminal makes it its controlling terminal */
+      int fd = open(slave, O_RDWR);
+      if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) != 0) err = errno;
+      if (!err) {
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2) close(fd);
+      }
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (!err && harden() != 0) err = errno;
     if (!err && chdir(cwd) != 0 && chdir("/") != 0) err = errno;
     if (!err) {
       execvp(argv[i], &argv[i]);
@@ -634,6 +745,23 @@ static int cmd_exec(int argc, char **argv) {
   if (read(errpipe[0], &err, sizeof(err)) == (ssize_t)sizeof(err) && err)
     fprintf(stderr, "boxlab: %s: %s\n", argv[i], strerror(err));
   close(errpipe[0]);
+
+  if (use_pty) {
+    /* our own terminal passes bytes through untouched: the sandbox's does the line discipline */
+    struct termios raw;
+    if (tcgetattr(0, &raw) == 0) {
+      cfmakeraw(&raw);
+      tcsetattr(0, TCSANOW, &raw);
+    }
+    sigset_t relayed;
+    sigemptyset(&relayed);
+    static const int relayed_signals[] = {SIGCHLD, SIGWINCH, SIGHUP, SIGTERM, SIGINT, SIGQUIT};
+    for (size_t k = 0; k < sizeof(relayed_signals) / sizeof(relayed_signals[0]); k++) sigaddset(&relayed, relayed_signals[k]);
+    int sigfd = signalfd(-1, &relayed, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sigfd < 0) die("signalfd: %s", strerror(errno));
+    int status = relay(master, child, sigfd);
+    return err ? (err == EACCES ? 126 : 127) : status;
+  }
 
   for (;;) {
     siginfo_t info;
