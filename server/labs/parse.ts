@@ -102,7 +102,7 @@ function parse(source: LessonSource): { lesson?: Lesson; issues: LoadIssue[] } {
   checkLinks(tokens, source, (line, message) => error(fileLine(line), message));
 
   // `## ` headings at the top level split the body into sections
-  const h2 = tokens.flatMap((t, i) => (t.type === 'heading_open' && t.tag === 'h2' && t.level === 0 && t.map ? [{ index: i, line: t.map[0], text: tokens[i + 1]!.content.trim() }] : []));
+  const h2 = tokens.flatMap((t, i) => (t.type === 'heading_open' && t.tag === 'h2' && t.level === 0 && t.map ? [{ index: i, line: t.map[0], textStart: t.map[1], text: tokens[i + 1]!.content.trim() }] : []));
   const introEnd = h2[0]?.line ?? body.length;
   for (const t of tokens.slice(0, h2[0]?.index ?? tokens.length)) {
     if (t.type === 'fence') checkProseFence(t, (l, m) => error(fileLine(l), m));
@@ -118,7 +118,7 @@ function parse(source: LessonSource): { lesson?: Lesson; issues: LoadIssue[] } {
     const headingLine = fileLine(section.line);
     if (!/^exercise\b/i.test(section.text)) {
       for (const t of sectionTokens) if (t.type === 'fence') checkProseFence(t, (l, m) => error(fileLine(l), m));
-      const prose: ProseSection = { kind: 'prose', title: section.text, line: headingLine, markdown: tidy(body.slice(section.line + 1, end)) };
+      const prose: ProseSection = { kind: 'prose', title: section.text, line: headingLine, markdown: tidy(body.slice(section.textStart, end)) };
       sections.push(prose);
       continue;
     }
@@ -132,7 +132,7 @@ function parse(source: LessonSource): { lesson?: Lesson; issues: LoadIssue[] } {
     else if (ids.has(id)) error(headingLine, `exercise id "${id}" is already used at line ${ids.get(id)}`);
     else ids.set(id, headingLine);
     if (!title) error(headingLine, `exercise "${id}" has no title`);
-    const exercise = parseExercise({ id, title, headingLine, sectionStart: section.line, sectionEnd: end, tokens: sectionTokens, body, fileLine, file: source.file, error, warn });
+    const exercise = parseExercise({ id, title, headingLine, textStart: section.textStart, sectionEnd: end, tokens: sectionTokens, body, fileLine, file: source.file, error, warn });
     if (exercise) sections.push(exercise);
   }
 
@@ -163,7 +163,8 @@ interface ExerciseInput {
   id: string;
   title: string;
   headingLine: number;
-  sectionStart: number;
+  /** First body line after the heading. */
+  textStart: number;
   sectionEnd: number;
   tokens: Token[];
   body: string[];
@@ -254,7 +255,11 @@ function parseExercise(x: ExerciseInput): Exercise | undefined {
   }
   if (!check) return undefined;
 
-  const task = tidy(x.body.slice(x.sectionStart + 1, x.sectionEnd).map((line, n) => (removed.some(([from, to]) => x.sectionStart + 1 + n >= from && x.sectionStart + 1 + n < to) ? undefined : line)).filter((l): l is string => l !== undefined));
+  const kept: string[] = [];
+  for (let line = x.textStart; line < x.sectionEnd; line++) {
+    if (!removed.some(([from, to]) => line >= from && line < to)) kept.push(x.body[line]!);
+  }
+  const task = tidy(kept);
   if (!task) x.warn(x.headingLine, `exercise "${id}" has no task text`);
   return {
     kind: 'exercise',
