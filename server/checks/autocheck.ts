@@ -41,6 +41,12 @@ export interface ExerciseResult {
 export const RECHECK_DELAY_MS = 1000;
 /** Not-done exercises checked after each command, first the current one. */
 export const DEFAULT_CHECKS_PER_COMMAND = 3;
+/**
+ * Set for the checks of exercises after the current one. They fail in the
+ * common case, so the helper library's retries (for races with what the
+ * learner just started) would only hold a slot: it should try once.
+ */
+export const LOOKAHEAD_ENV: Readonly<Record<string, string>> = { BOXLAB_CHECK_LOOKAHEAD: '1' };
 
 export interface AutoCheckerOptions {
   runner: CheckRunner;
@@ -126,7 +132,7 @@ export class AutoChecker {
         const targets = this.pending().slice(0, this.options.checksPerCommand ?? DEFAULT_CHECKS_PER_COMMAND);
         for (const [i, target] of targets.entries()) {
           if (this.stopped) return;
-          const result = await this.run(target, 'auto');
+          const result = await this.run(target, 'auto', i > 0);
           if (i === 0 && !result.passed) firstFailed = true;
           // a newer command changed the state: start over from the current exercise
           if (this.again) break;
@@ -145,12 +151,13 @@ export class AutoChecker {
     }
   }
 
-  private async run(target: CheckTarget, trigger: ExerciseResult['trigger']): Promise<ExerciseResult> {
+  private async run(target: CheckTarget, trigger: ExerciseResult['trigger'], lookahead = false): Promise<ExerciseResult> {
     const { runner, sandboxId, learnerId, lessonId, progress } = this.options;
+    const env = { ...this.options.env, ...(lookahead ? LOOKAHEAD_ENV : {}) };
     const r = await runner.check(sandboxId, target.check, {
       key: JSON.stringify([sandboxId, lessonId, target.id]),
       ...(target.timeoutMs ? { timeoutMs: target.timeoutMs } : {}),
-      ...(this.options.env ? { env: this.options.env } : {}),
+      env,
     });
     const at = Date.now();
     await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, at });

@@ -107,6 +107,28 @@ it('checks the current exercise and the two after it, in order; one further ahea
   expect(checker.doneExercises).toEqual(['list']);
 });
 
+it('tells the checks of exercises ahead of the current one to try once (they fail in the common case)', async () => {
+  checker.dispose();
+  const seen: ExerciseResult[] = [];
+  const ahead = new AutoChecker({
+    runner: new CheckRunner({ executor: sandboxes, library }),
+    sandboxId: box,
+    learnerId: 'learner-2',
+    lessonId: 'probe',
+    exercises: ['a', 'b', 'c'].map((id) => ({ id, check: `fail "${id}: lookahead=\${BOXLAB_CHECK_LOOKAHEAD:-0}"` })),
+    progress,
+    settled: term.settled,
+    recheckDelayMs: 0,
+    onResult: (r) => seen.push(r),
+  });
+  await ahead.start();
+  term.type('true\r');
+  await expect.poll(() => seen.length).toBe(3);
+  expect(seen.map((r) => r.reason)).toEqual(['a: lookahead=0', 'b: lookahead=1', 'c: lookahead=1']);
+  expect((await ahead.checkNow('c'))?.reason).toBe('c: lookahead=0');
+  ahead.dispose();
+});
+
 it('gives a command whose effect comes a moment later a second chance, without another command', async () => {
   const first = nextResult('greet');
   term.type('(sleep 0.5; echo hello > /root/hello.txt) &\r');
