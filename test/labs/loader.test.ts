@@ -93,6 +93,12 @@ describe('lesson.md problems, each at its line', () => {
     expect(problems(FRONT + '## Exercise: {#x}\n\nDo.\n\n```bash check\ntrue\n```\n```bash solution\ntrue\n```\n')).toEqual(['lesson.md:7: exercise "x" has no title']);
   });
 
+  it('splits sections at underlined (setext) headings too', () => {
+    const { lesson } = parse(FRONT + 'Intro.\n\nBackground\n----------\n\nProse.\n\n' + EXERCISE);
+    expect(lesson?.intro).toBe('Intro.');
+    expect(lesson?.sections[0]).toEqual({ kind: 'prose', title: 'Background', line: 9, markdown: 'Prose.' });
+  });
+
   it('keeps scripts where they belong, and never lets a solution slip into the text', () => {
     const noSolution = 'lesson.md:7: warning: exercise "e" has no solution block; boxlab verify needs one';
     expect(problems(FRONT + EXERCISE.replace('```bash solution', '```bash solution run'))).toEqual([noSolution, 'lesson.md:15: a solution block takes no other role (found "solution run")']);
