@@ -41,12 +41,12 @@ describe('boxlab validate', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toContain(`${FIXTURES}/91-broken-exercises/lesson.md:18: exercise "oom" has two check blocks (the first at line 14)`);
     expect(lines).toContain(`${FIXTURES}/90-broken-front-matter/lesson.md:2: title: a title is required`);
-    expect(lines.at(-1)).toBe('validate: 2 lessons ok, 5 broken (90-broken-front-matter, 91-broken-exercises, 92-missing-asset, 93-no-lesson-file, Bad_Name); 14 errors, 7 warnings');
+    expect(lines.at(-1)).toBe('validate: 3 lessons ok, 5 broken (90-broken-front-matter, 91-broken-exercises, 92-missing-asset, 93-no-lesson-file, Bad_Name); 14 errors, 7 warnings');
   });
 
   it('passes good lessons, named by folder', async () => {
-    const r = await boxlab('validate', `${FIXTURES}/01-basics`, `${FIXTURES}/80-wrong-checks/lesson.md`);
-    expect(r).toMatchObject({ status: 0, stdout: 'validate: 2 lessons ok; 0 errors, 0 warnings\n' });
+    const r = await boxlab('validate', `${FIXTURES}/01-basics`, `${FIXTURES}/80-wrong-checks/lesson.md`, `${FIXTURES}/81-broken-setup/`);
+    expect(r).toMatchObject({ status: 0, stdout: 'validate: 3 lessons ok; 0 errors, 0 warnings\n' });
   });
 
   it('reports a script syntax error at its line', async () => {
@@ -115,11 +115,15 @@ describe('boxlab verify', () => {
     expect(statuses(JSON.parse(accepted.stdout) as Report)).toEqual({ '01-basics/greet': 'prepared', '01-basics/copy': 'prepared', '01-basics/uts': 'passed' });
   });
 
-  it('refuses what it cannot do with a clear message and status 2', async () => {
+  it('refuses what it cannot do: usage errors with status 2, broken lessons and setups reported with status 1', async () => {
     expect(await verify('--labs', FIXTURES, '01-basics', '--solution', '/dev/null')).toMatchObject({ status: 2, stderr: "boxlab: --solution replaces one exercise's solution: name it as <lesson>/<exercise>\n" });
-    const broken = await verify('--labs', FIXTURES, '--json', '91-broken-exercises', '01-basics/nope');
+    const broken = await verify('--labs', FIXTURES, '--json', '91-broken-exercises', '01-basics/nope', '81-broken-setup');
     expect(broken.status).toBe(1);
     const report = JSON.parse(broken.stdout) as Report;
-    expect(report.lessons.map((l) => l.error?.split('\n')[0])).toEqual(['the lesson does not load:', 'no exercise "nope" in 01-basics (it has greet, copy, uts, list)']);
+    expect(report.lessons.map((l) => l.error)).toEqual([
+      expect.stringMatching(/^the lesson does not load:\n.*91-broken-exercises\/lesson\.md:8: a check block belongs inside an exercise/),
+      'no exercise "nope" in 01-basics (it has greet, copy, uts, list)',
+      'setup.sh of 81-broken-setup failed (exit status 3): cannot find the lab\'s image\npreparing the lab\ncannot find the lab\'s image',
+    ]);
   });
 });

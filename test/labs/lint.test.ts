@@ -11,7 +11,7 @@ it('finds a syntax error in a check and names its line in lesson.md', () => {
   const text = '---\ntitle: T\nsummary: S\norder: 1\ntime: 5 min\n---\n\n## Exercise: E {#e}\n\nDo.\n\n```bash check\nif [ -e /x ]; then\n  echo yes\nfail "no"\n```\n\n```bash solution\necho "unclosed\n```\n';
   const { lesson } = parseLesson({ id: 'l', dir: '/l', file: 'lesson.md', text, hasAsset: () => false });
   expect(lintLesson(lesson!).map((i) => formatIssue(i))).toEqual([
-    'lesson.md:16: exercise "e": check: syntax error: unexpected end of file',
+    'lesson.md:15: exercise "e": check: syntax error: unexpected end of file',
     'lesson.md:19: exercise "e": solution: unexpected EOF while looking for matching `"\'',
   ]);
 });

@@ -16,7 +16,7 @@ describe('the fixture labs folder', async () => {
   const catalog = await loadLabs(FIXTURES);
 
   it('loads the good lessons in order, and reports and skips the broken ones', () => {
-    expect(catalog.lessons.map((l) => l.id)).toEqual(['01-basics', '80-wrong-checks']);
+    expect(catalog.lessons.map((l) => l.id)).toEqual(['01-basics', '80-wrong-checks', '81-broken-setup']);
     expect(catalog.skipped.sort()).toEqual(['90-broken-front-matter', '91-broken-exercises', '92-missing-asset', '93-no-lesson-file', 'Bad_Name']);
     expect(catalog.library?.text).toMatch(/^fail\(\)/m);
   });
