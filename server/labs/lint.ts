@@ -9,11 +9,13 @@ export function lintScript(script: Script, what: string): LoadIssue[] {
   if (r.error) return [{ severity: 'warning', file: script.file, line: script.line, message: `cannot check the ${what}'s syntax: ${r.error.message}` }];
   const issues: LoadIssue[] = [];
   const seen = new Set<number>();
+  // "unexpected end of file" names the line after the last: point at the last
+  const lastLine = script.line + script.text.replace(/\n$/, '').split('\n').length - 1;
   for (const text of r.stderr.split('\n')) {
     // bash: -c: line 3: syntax error near unexpected token `fi'
     const m = /^bash: -c: line (\d+): (.*)$/.exec(text);
     if (!m || !/syntax error|unexpected/.test(m[2]!)) continue;
-    const line = script.line + Number(m[1]) - 1;
+    const line = Math.min(script.line + Number(m[1]) - 1, lastLine);
     if (seen.has(line)) continue;
     seen.add(line);
     issues.push({ severity: 'error', file: script.file, line, message: `${what}: ${m[2]}` });
