@@ -46,7 +46,7 @@ export class Typist {
 
   /** Types each line of `text`, waiting for the prompt after each; resolves with the time it took. */
   async type(text: string): Promise<{ lines: number; ms: number }> {
-    const lines = text.replace(/\n+$/, '').split('\n');
+    const lines = text.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n');
     const started = performance.now();
     for (const line of lines) {
       const before = this.outputCount;
