@@ -103,14 +103,14 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
     }
     // the learner's shell opens once the lesson is set up, and finds $LESSON_ASSETS in its profile
     pty = options.sandboxes.spawnPty(box.id, ['bash', '-l'], { cols: 120, rows: 40 });
-    typist = new Typist(pty);
-    await typist.ready();
+    const shell = (typist = new Typist(pty));
+    await shell.ready();
     const env = lessonEnv();
     const check = (ex: Exercise) => runner.check(box.id, ex.check.text, { timeoutMs: ex.timeoutMs, env });
 
     for (const ex of exercises.slice(0, last + 1)) {
       const verifying = !target.exerciseId || ex.id === target.exerciseId;
-      const r = await verifyExercise(ex, { verifying, solution: verifying ? target.solution : undefined, host: options.host, typist: typist!, check, hint: (script) => runner.hint(box.id, script, { timeoutMs: ex.timeoutMs, env }) });
+      const r = await verifyExercise(ex, { verifying, solution: verifying ? target.solution : undefined, host: options.host, typist: shell, check, hint: (script) => runner.hint(box.id, script, { timeoutMs: ex.timeoutMs, env }) });
       if (!verifying && r.status !== 'skipped') r.status = 'prepared';
       report.exercises.push(r);
       options.onExercise?.(lesson, r);
