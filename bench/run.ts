@@ -2,9 +2,13 @@
 // them to bench-results.json as [{name, value, unit, target}].
 import { writeFileSync } from 'node:fs';
 import { meets, type BenchResult } from './result.js';
+import { benchChecks } from './checks.js';
 import { benchSandboxes } from './sandbox.js';
 
-const suites: Array<[string, () => Promise<BenchResult[]>]> = [['sandboxes', benchSandboxes]];
+const suites: Array<[string, () => Promise<BenchResult[]>]> = [
+  ['sandboxes', benchSandboxes],
+  ['checks', benchChecks],
+];
 
 const only = process.argv.slice(2);
 const results: BenchResult[] = [];

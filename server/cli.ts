@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { SandboxError } from './sandbox/driver.js';
 import { ensureRootfs, type RootfsProgress } from './sandbox/rootfs.js';
+import { UsageError } from './authoring/select.js';
 
 /** Flags shared by every command that reads the configuration, mapped to config keys. */
 const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
@@ -74,12 +75,33 @@ async function main(argv: string[]): Promise<void> {
       console.log(dir);
     });
 
+  program.command('validate').argument('[lessons...]', 'lesson ids or folders (default: every lesson)')
+    .description('lint lessons without running them: front matter, exercises, links, script syntax')
+    .option('--labs <dir>', 'the labs folder (default: ./labs, else the one boxlab ships)')
+    .option('--json', 'print a machine-readable report')
+    .action(async (lessons: string[], opts: { labs?: string; json?: boolean }) => {
+      const { runValidate } = await import('./authoring/commands.js');
+      process.exitCode = await runValidate(lessons, opts);
+    });
+
+  withConfigFlags(program.command('verify').argument('[targets...]', 'lesson ids or folders, or <lesson>/<exercise> (default: every lesson)'))
+    .description('prove checks right: in a fresh sandbox each check must fail, pass after the solution is typed into a shell')
+    .option('--labs <dir>', 'the labs folder (default: ./labs, else the one boxlab ships)')
+    .option('--solution <file>', 'type this script instead of the reference solution of <lesson>/<exercise>')
+    .option('--json', 'print a machine-readable report')
+    .action(async (targets: string[], opts: Record<string, unknown> & { labs?: string; solution?: string; json?: boolean }) => {
+      // a server's sandboxes are never this run's: an instance of its own unless asked
+      const config = configFrom({ ...opts, instance: opts.instance ?? `verify-${process.pid}`, idleTimeout: '0' });
+      const { runVerify } = await import('./authoring/commands.js');
+      process.exitCode = await runVerify(targets, { ...opts, onRootfsProgress: rootfsProgressPrinter() }, config);
+    });
+
   await program.parseAsync(argv);
 }
 
 main(process.argv).catch((err: unknown) => {
   // expected failures (bad configuration, a host that cannot run sandboxes) get a message, not a stack trace
-  if (err instanceof ConfigError || err instanceof SandboxError) {
+  if (err instanceof ConfigError || err instanceof SandboxError || err instanceof UsageError) {
     console.error(`boxlab: ${err.message}`);
     process.exit(2);
   }

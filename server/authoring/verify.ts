@@ -1,0 +1,208 @@
+// `boxlab verify`: proves a lesson's checks right. In a fresh sandbox with the
+// lesson set up, each exercise's check must fail, the solution is typed into a
+// real interactive shell as a learner would type it, and the check must then
+// pass within the chances the automatic checker gives it.
+import { RECHECK_DELAY_MS } from '../checks/autocheck.js';
+import { LessonSetupError, lessonEnv, startLesson } from '../checks/lifecycle.js';
+import { CheckRunner, type CheckResult } from '../checks/runner.js';
+import type { Exercise, Lesson } from '../labs/model.js';
+import { unmetRequirements, type HostFacts } from '../labs/requirements.js';
+import type { SandboxPty } from '../sandbox/driver.js';
+import type { SandboxManager } from '../sandbox/manager.js';
+import { Typist, TypingError } from './typist.js';
+
+export interface SolutionOverride {
+  text: string;
+  /** Where it came from, for the report. */
+  source: string;
+}
+
+export interface VerifyTarget {
+  lesson: Lesson;
+  /** Verify only this exercise (those before it are prepared with their reference solutions). */
+  exerciseId?: string;
+  /** Type this instead of the exercise's reference solution (needs exerciseId). */
+  solution?: SolutionOverride;
+}
+
+export interface CheckOutcome {
+  passed: boolean;
+  reason: string;
+  ms: number;
+}
+
+export interface ExerciseReport {
+  id: string;
+  /** passed: the check failed before and passed after; prepared: an earlier exercise set up for the one verified. */
+  status: 'passed' | 'failed' | 'skipped' | 'prepared';
+  problems: string[];
+  skipped?: string;
+  before?: CheckOutcome;
+  hint?: { text: string; ms: number };
+  typed?: { source: string; lines: number; ms: number };
+  after?: CheckOutcome & { attempts: number };
+  /** The end of the terminal, when something went wrong. */
+  transcript?: string;
+  ms: number;
+}
+
+export interface LessonReport {
+  id: string;
+  file: string;
+  ok: boolean;
+  /** The lesson could not be loaded or set up. */
+  error?: string;
+  setupMs?: number;
+  exercises: ExerciseReport[];
+  ms: number;
+}
+
+export interface VerifyOptions {
+  sandboxes: SandboxManager;
+  host: HostFacts;
+  /** labs/_lib/check.sh */
+  library?: string;
+  onExercise?: (lesson: Lesson, report: ExerciseReport) => void;
+}
+
+export async function verifyLesson(target: VerifyTarget, options: VerifyOptions): Promise<LessonReport> {
+  const { lesson } = target;
+  const started = performance.now();
+  const report: LessonReport = { id: lesson.id, file: lesson.file, ok: false, exercises: [], ms: 0 };
+  const runner = new CheckRunner({ executor: options.sandboxes, ...(options.library !== undefined ? { library: options.library } : {}), concurrency: 1 });
+  const lessonReason = unmetRequirements(lesson.requires, options.host);
+  const exercises = lesson.exercises;
+  const last = target.exerciseId ? exercises.findIndex((e) => e.id === target.exerciseId) : exercises.length - 1;
+  if (last < 0) {
+    report.error = `no exercise "${target.exerciseId}" in ${lesson.id} (it has ${exercises.map((e) => e.id).join(', ')})`;
+    return finish(report, started);
+  }
+
+  if (lessonReason) {
+    for (const ex of exercises.slice(0, last + 1)) {
+      if (target.exerciseId && ex.id !== target.exerciseId) continue;
+      const r: ExerciseReport = { id: ex.id, status: 'skipped', problems: [], skipped: lessonReason, ms: 0 };
+      report.exercises.push(r);
+      options.onExercise?.(lesson, r);
+    }
+    report.ok = true;
+    return finish(report, started);
+  }
+
+  const box = await options.sandboxes.create();
+  let pty: SandboxPty | undefined;
+  let typist: Typist | undefined;
+  try {
+    try {
+      const setup = await startLesson(options.sandboxes, box.id, lesson, options.library !== undefined ? { library: options.library } : {});
+      report.setupMs = setup.assetsMs + setup.setupMs;
+    } catch (err) {
+      if (!(err instanceof LessonSetupError)) throw err;
+      report.error = err.message + (err.output ? `\n${tail(err.output, 10)}` : '');
+      return finish(report, started);
+    }
+    // the learner's shell opens once the lesson is set up, and finds $LESSON_ASSETS in its profile
+    pty = options.sandboxes.spawnPty(box.id, ['bash', '-l'], { cols: 120, rows: 40 });
+    const shell = (typist = new Typist(pty));
+    await shell.ready();
+    const env = lessonEnv();
+    const check = (ex: Exercise) => runner.check(box.id, ex.check.text, { timeoutMs: ex.timeoutMs, env });
+
+    for (const ex of exercises.slice(0, last + 1)) {
+      const verifying = !target.exerciseId || ex.id === target.exerciseId;
+      const r = await verifyExercise(ex, { verifying, solution: verifying ? target.solution : undefined, host: options.host, typist: shell, check, hint: (script) => runner.hint(box.id, script, { timeoutMs: ex.timeoutMs, env }) });
+      if (!verifying && r.status !== 'skipped') r.status = 'prepared';
+      report.exercises.push(r);
+      options.onExercise?.(lesson, r);
+    }
+    report.ok = report.exercises.every((e) => e.status !== 'failed' && (e.status !== 'prepared' || e.problems.length === 0));
+  } finally {
+    typist?.dispose();
+    await pty?.terminate(500).catch(() => {});
+    await options.sandboxes.destroy(box.id);
+  }
+  return finish(report, started);
+}
+
+interface ExerciseContext {
+  verifying: boolean;
+  solution: SolutionOverride | undefined;
+  host: HostFacts;
+  typist: Typist;
+  check: (ex: Exercise) => Promise<CheckResult>;
+  hint: (script: string) => Promise<{ text: string; timedOut: boolean; durationMs: number }>;
+}
+
+async function verifyExercise(ex: Exercise, x: ExerciseContext): Promise<ExerciseReport> {
+  const started = performance.now();
+  const r: ExerciseReport = { id: ex.id, status: 'failed', problems: [], ms: 0 };
+  const done = () => {
+    r.ms = Math.round(performance.now() - started);
+    if (r.problems.length) r.transcript = x.typist.transcript(15);
+    return r;
+  };
+  const unmet = unmetRequirements(ex.requires, x.host);
+  if (unmet) {
+    r.status = 'skipped';
+    r.skipped = unmet;
+    return done();
+  }
+  const solution = x.solution ?? (ex.solution ? { text: ex.solution.text, source: 'reference' } : undefined);
+  if (!solution) {
+    r.problems.push('no solution block to verify the check with');
+    return done();
+  }
+
+  if (x.verifying) {
+    const before = await x.check(ex);
+    r.before = outcome(before);
+    if (before.passed) r.problems.push('the check passes before the solution: it must fail until the exercise is done');
+    else if (before.timedOut) r.problems.push(`the check runs into its timeout before the solution (${before.reason}); a learner would wait that long after every command`);
+    else if (/without saying why\.$/.test(before.reason)) r.problems.push('the check fails without a reason: its last line of output should tell the learner what is missing');
+    if (ex.hint) {
+      const hint = await x.hint(ex.hint.text);
+      r.hint = { text: hint.text, ms: hint.durationMs };
+      if (hint.timedOut) r.problems.push('the hint script runs into its timeout');
+      else if (!hint.text) r.problems.push('the hint script says nothing before the solution');
+    }
+  }
+
+  try {
+    const typed = await x.typist.type(solution.text);
+    r.typed = { source: solution.source, ...typed };
+  } catch (err) {
+    if (!(err instanceof TypingError)) throw err;
+    r.problems.push(`typing the solution: ${err.message}`);
+    return done();
+  }
+
+  // the automatic checker's chances: right after the command, and once more a moment later
+  const typedAt = performance.now();
+  let after = await x.check(ex);
+  let attempts = 1;
+  if (!after.passed) {
+    await sleep(Math.max(0, RECHECK_DELAY_MS - (performance.now() - typedAt)));
+    after = await x.check(ex);
+    attempts++;
+  }
+  r.after = { ...outcome(after), attempts };
+  if (!after.passed) r.problems.push(`the check fails after the ${solution.source === 'reference' ? 'solution' : `solution from ${solution.source}`}: ${after.reason}`);
+  r.status = r.problems.length ? 'failed' : 'passed';
+  return done();
+}
+
+function outcome(r: CheckResult): CheckOutcome {
+  return { passed: r.passed, reason: r.reason, ms: r.durationMs };
+}
+
+function finish(report: LessonReport, started: number): LessonReport {
+  report.ms = Math.round(performance.now() - started);
+  if (report.error) report.ok = false;
+  return report;
+}
+
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,173 @@
+// Automatic checking for one learner in one lesson: after every command the
+// learner runs (a "command settled" event from their terminal), the checks of
+// the exercises not done yet run in order, and each result is reported. A done
+// exercise stays done. Knows checks and progress, not markdown or terminals.
+import type { Disposable } from '../sandbox/driver.js';
+import type { ProgressStore } from './progress.js';
+import type { CheckRunner } from './runner.js';
+
+/** An exercise as far as checking goes. */
+export interface CheckTarget {
+  id: string;
+  /** The check script. */
+  check: string;
+  timeoutMs?: number;
+}
+
+/** Tells when a command the learner typed has finished (TerminalSession.onCommandSettled has this shape). */
+export interface CommandSettledSource {
+  subscribe(listener: () => void): Disposable;
+}
+
+export interface ExerciseResult {
+  exerciseId: string;
+  passed: boolean;
+  /** Why it failed; empty when it passed. */
+  reason: string;
+  /** The exercise became done with this result. */
+  newlyDone: boolean;
+  trigger: 'auto' | 'demand';
+  durationMs: number;
+  queuedMs: number;
+  at: number;
+}
+
+/**
+ * A check that fails right after a command is tried once more after this
+ * delay, when no other command came meanwhile: what the learner started may
+ * take a moment to be there (a process in the background, an interface
+ * coming up). `boxlab verify` gives a solution the same two chances.
+ */
+export const RECHECK_DELAY_MS = 1000;
+/** Not-done exercises checked after each command, first the current one. */
+export const DEFAULT_CHECKS_PER_COMMAND = 3;
+/**
+ * Set for the checks of exercises after the current one. They fail in the
+ * common case, so the helper library's retries (for races with what the
+ * learner just started) would only hold a slot: it should try once.
+ */
+export const LOOKAHEAD_ENV: Readonly<Record<string, string>> = { BOXLAB_CHECK_LOOKAHEAD: '1' };
+
+export interface AutoCheckerOptions {
+  runner: CheckRunner;
+  sandboxId: string;
+  learnerId: string;
+  lessonId: string;
+  /** In lesson order; leave out those the host cannot run. */
+  exercises: CheckTarget[];
+  progress: ProgressStore;
+  settled: CommandSettledSource;
+  onResult: (result: ExerciseResult) => void;
+  /** The sandbox could not run a check (it is gone, for instance); automatic checks stop. */
+  onError?: (err: Error) => void;
+  /** Environment of check scripts (e.g. LESSON_ASSETS). */
+  env?: Record<string, string>;
+  checksPerCommand?: number;
+  /** 0 turns the second try off. */
+  recheckDelayMs?: number;
+}
+
+export class AutoChecker {
+  private readonly done = new Set<string>();
+  private subscription: Disposable | undefined;
+  private roundRunning = false;
+  private again = false;
+  private recheckTimer: NodeJS.Timeout | undefined;
+  private recheckArmed = false;
+  private stopped = false;
+
+  constructor(private readonly options: AutoCheckerOptions) {}
+
+  /** Loads what is done already and starts listening for commands. */
+  async start(): Promise<void> {
+    const progress = await this.options.progress.get(this.options.learnerId, this.options.lessonId);
+    for (const id of Object.keys(progress.done)) this.done.add(id);
+    if (this.stopped) return;
+    this.subscription = this.options.settled.subscribe(() => this.commandSettled());
+  }
+
+  get doneExercises(): string[] {
+    return this.options.exercises.filter((e) => this.done.has(e.id)).map((e) => e.id);
+  }
+
+  /** Checks one exercise now (the first not done when none is named), as the learner asked. */
+  async checkNow(exerciseId?: string): Promise<ExerciseResult | undefined> {
+    const target = exerciseId === undefined ? this.pending()[0] : this.options.exercises.find((e) => e.id === exerciseId);
+    if (!target) return undefined;
+    return this.run(target, 'demand');
+  }
+
+  dispose(): void {
+    this.stopped = true;
+    this.subscription?.dispose();
+    clearTimeout(this.recheckTimer);
+  }
+
+  private pending(): CheckTarget[] {
+    return this.options.exercises.filter((e) => !this.done.has(e.id));
+  }
+
+  private commandSettled(): void {
+    if (this.stopped) return;
+    clearTimeout(this.recheckTimer);
+    this.recheckArmed = (this.options.recheckDelayMs ?? RECHECK_DELAY_MS) > 0;
+    this.requestRound();
+  }
+
+  private requestRound(): void {
+    if (this.roundRunning) {
+      this.again = true;
+      return;
+    }
+    void this.rounds();
+  }
+
+  private async rounds(): Promise<void> {
+    this.roundRunning = true;
+    let firstFailed = false;
+    try {
+      do {
+        this.again = false;
+        firstFailed = false;
+        const targets = this.pending().slice(0, this.options.checksPerCommand ?? DEFAULT_CHECKS_PER_COMMAND);
+        for (const [i, target] of targets.entries()) {
+          if (this.stopped) return;
+          const result = await this.run(target, 'auto', i > 0);
+          if (i === 0 && !result.passed) firstFailed = true;
+          // a newer command changed the state: start over from the current exercise
+          if (this.again) break;
+        }
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      if (!this.stopped) this.options.onError?.(err as Error);
+      this.dispose();
+      return;
+    } finally {
+      this.roundRunning = false;
+    }
+    if (firstFailed && this.recheckArmed && !this.stopped) {
+      this.recheckArmed = false;
+      this.recheckTimer = setTimeout(() => this.requestRound(), this.options.recheckDelayMs ?? RECHECK_DELAY_MS);
+    }
+  }
+
+  private async run(target: CheckTarget, trigger: ExerciseResult['trigger'], lookahead = false): Promise<ExerciseResult> {
+    const { runner, sandboxId, learnerId, lessonId, progress } = this.options;
+    const env = { ...this.options.env, ...(lookahead ? LOOKAHEAD_ENV : {}) };
+    const r = await runner.check(sandboxId, target.check, {
+      key: JSON.stringify([sandboxId, lessonId, target.id]),
+      ...(target.timeoutMs ? { timeoutMs: target.timeoutMs } : {}),
+      env,
+    });
+    const at = Date.now();
+    await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, at });
+    const newlyDone = r.passed && !this.done.has(target.id);
+    if (newlyDone) {
+      this.done.add(target.id);
+      await progress.markDone(learnerId, lessonId, target.id, at);
+    }
+    const result: ExerciseResult = { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone, trigger, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
+    if (!this.stopped) this.options.onResult(result);
+    return result;
+  }
+}

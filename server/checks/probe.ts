@@ -1,0 +1,62 @@
+// What the host's kernel lets a sandbox do, found by trying each thing in a
+// throwaway sandbox: the facts lesson requirements are judged against.
+import type { Feature, HostFacts } from '../labs/requirements.js';
+import { FEATURE_NAMES } from '../labs/requirements.js';
+import type { SandboxManager } from '../sandbox/manager.js';
+
+// Each line tries one feature and says "ok <name>" when it works. The sandbox
+// is destroyed afterwards, so nothing needs undoing.
+const PROBE = String.raw`
+exec 2>/dev/null
+ok() { echo "ok $1"; }
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then echo "cgroup 2"; else echo "cgroup 1"; fi
+ip link add bxp-a type veth peer name bxp-b && ok veth
+ip link add bxp-br type bridge && ok bridge
+ip link add bxp-mv link bxp-a type macvlan mode bridge && ok macvlan
+ip link add bxp-iv link bxp-a type ipvlan mode l2 && ok ipvlan
+ip link add bxp-du type dummy && ok dummy
+ip link add bxp-vx type vxlan id 42 dstport 4789 dev bxp-a && ok vxlan
+iptables -t nat -A POSTROUTING -s 10.254.0.0/24 -j MASQUERADE && iptables -t nat -S POSTROUTING | grep -q MASQUERADE && ok nat
+d=$(mktemp -d) && mkdir "$d/l" "$d/u" "$d/w" "$d/m" && echo x > "$d/l/f" &&
+  mount -t overlay overlay -o "lowerdir=$d/l,upperdir=$d/u,workdir=$d/w" "$d/m" && [ "$(cat "$d/m/f")" = x ] && ok overlay
+[ "$(unshare -Ur id -u)" = 0 ] && ok user-namespaces
+[ -e /proc/self/ns/time ] && unshare -Tf true && ok time-namespaces
+python3 -c '
+import errno, os, seccomp
+f = seccomp.SyscallFilter(seccomp.ALLOW)
+f.add_rule(seccomp.ERRNO(errno.EPERM), "mkdir")
+f.load()
+try:
+    os.mkdir("/tmp/bxp-seccomp")
+except PermissionError:
+    print("ok seccomp")
+'
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+  mkdir /sys/fs/cgroup/bxp && echo "20000 100000" > /sys/fs/cgroup/bxp/cpu.max && ok cgroup-cpu
+else
+  mkdir /sys/fs/cgroup/cpu/bxp && echo 20000 > /sys/fs/cgroup/cpu/bxp/cpu.cfs_quota_us && ok cgroup-cpu
+fi
+true
+`;
+
+/** Parses the probe's output ("cgroup 2", "ok macvlan", ...). */
+export function parseProbe(output: string): HostFacts {
+  const features = new Set<Feature>();
+  let cgroupVersion: 1 | 2 = 1;
+  for (const line of output.split('\n')) {
+    const [word, value] = line.trim().split(/\s+/);
+    if (word === 'cgroup') cgroupVersion = value === '2' ? 2 : 1;
+    if (word === 'ok' && (FEATURE_NAMES as string[]).includes(value ?? '')) features.add(value as Feature);
+  }
+  return { cgroupVersion, features };
+}
+
+export async function probeHostFacts(sandboxes: Pick<SandboxManager, 'create' | 'exec' | 'destroy'>): Promise<HostFacts> {
+  const box = await sandboxes.create({ hostname: 'probe' });
+  try {
+    const r = await sandboxes.exec(box.id, ['bash', '-c', PROBE], { timeoutMs: 30_000 });
+    return parseProbe(r.stdout);
+  } finally {
+    await sandboxes.destroy(box.id);
+  }
+}

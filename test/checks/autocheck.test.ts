@@ -1,0 +1,169 @@
+// Automatic checking after commands typed into a real terminal: a real
+// sandbox, a real interactive bash on a pty, the fixture lesson's checks.
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { AutoChecker, type ExerciseResult } from '../../server/checks/autocheck.js';
+import { lessonEnv, startLesson } from '../../server/checks/lifecycle.js';
+import { MemoryProgressStore } from '../../server/checks/progress.js';
+import { CheckRunner } from '../../server/checks/runner.js';
+import { loadLabs } from '../../server/labs/loader.js';
+import type { Lesson } from '../../server/labs/model.js';
+import type { SandboxPty } from '../../server/sandbox/driver.js';
+import { SandboxManager } from '../../server/sandbox/manager.js';
+import { makeNamespacesDriver, type TestDriver } from '../helpers/drivers.js';
+import { settlingTerminal, type SettlingTerminal } from '../helpers/settle.js';
+
+let t: TestDriver;
+let sandboxes: SandboxManager;
+let lesson: Lesson;
+let library: string;
+
+beforeAll(async () => {
+  t = await makeNamespacesDriver('autocheck');
+  sandboxes = new SandboxManager(t.driver, { maxSandboxes: 4, idleTimeoutMs: 0 });
+  const catalog = await loadLabs(path.resolve('test/fixtures/labs'), { only: ['01-basics'] });
+  lesson = catalog.lessons[0]!;
+  library = catalog.library!.text;
+});
+afterAll(async () => {
+  await t.close();
+  expect(await t.leftovers()).toEqual([]);
+});
+
+let box: string;
+let pty: SandboxPty;
+let term: SettlingTerminal;
+let progress: MemoryProgressStore;
+let results: ExerciseResult[];
+let checker: AutoChecker;
+
+beforeEach(async () => {
+  box = (await sandboxes.create()).id;
+  await startLesson(sandboxes, box, lesson, { library });
+  pty = sandboxes.spawnPty(box, ['bash', '-l'], { cols: 100, rows: 30 });
+  term = settlingTerminal(pty);
+  await term.waitFor(/# $/);
+  progress = new MemoryProgressStore();
+  results = [];
+  checker = new AutoChecker({
+    runner: new CheckRunner({ executor: sandboxes, library }),
+    sandboxId: box,
+    learnerId: 'learner-1',
+    lessonId: lesson.id,
+    exercises: lesson.exercises.map((e) => ({ id: e.id, check: e.check.text, timeoutMs: e.timeoutMs })),
+    progress,
+    settled: term.settled,
+    onResult: (r) => results.push(r),
+    env: lessonEnv(),
+  });
+  await checker.start();
+});
+afterEach(async () => {
+  checker.dispose();
+  term.dispose();
+  await pty.terminate(200);
+  await sandboxes.destroy(box);
+});
+
+/** Results that arrive from now on, until one for `exerciseId` does. */
+async function nextResult(exerciseId: string, timeoutMs = 5000): Promise<ExerciseResult> {
+  const from = results.length;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = results.slice(from).find((r) => r.exerciseId === exerciseId);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no result for ${exerciseId}; got ${JSON.stringify(results.slice(from))}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+it('checks the current exercise after each command, with the reason for a near miss, then done for good', async () => {
+  let result = nextResult('greet');
+  term.type('echo nope > /root/hello.txt\r');
+  expect(await result).toMatchObject({ passed: false, reason: '/root/hello.txt holds "nope", not hello.', trigger: 'auto', newlyDone: false });
+
+  result = nextResult('greet');
+  const roundEnd = nextResult('uts');
+  term.type('echo hello > /root/hello.txt\r');
+  expect(await result).toMatchObject({ passed: true, reason: '', newlyDone: true });
+  expect((await progress.get('learner-1', lesson.id)).done).toEqual({ greet: expect.any(Number) });
+  await roundEnd;
+
+  // undoing the work later does not undo the exercise, and its check no longer runs
+  const copy = nextResult('copy');
+  term.type('rm /root/hello.txt\r');
+  await copy;
+  expect(results.filter((r) => r.exerciseId === 'greet')).toHaveLength(2);
+  expect(checker.doneExercises).toEqual(['greet']);
+});
+
+it('checks the current exercise and the two after it, in order; one further ahead counts when asked for', async () => {
+  const uts = nextResult('uts');
+  term.type("printf 'alpha\\nbeta\\n' > /root/list\r");
+  await uts;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(results.map((r) => `${r.exerciseId}:${r.passed}`)).toEqual(['greet:false', 'copy:false', 'uts:false']);
+  expect(await checker.checkNow('list')).toMatchObject({ passed: true, newlyDone: true, trigger: 'demand' });
+  expect(checker.doneExercises).toEqual(['list']);
+});
+
+it('tells the checks of exercises ahead of the current one to try once (they fail in the common case)', async () => {
+  checker.dispose();
+  const seen: ExerciseResult[] = [];
+  const ahead = new AutoChecker({
+    runner: new CheckRunner({ executor: sandboxes, library }),
+    sandboxId: box,
+    learnerId: 'learner-2',
+    lessonId: 'probe',
+    exercises: ['a', 'b', 'c'].map((id) => ({ id, check: `fail "${id}: lookahead=\${BOXLAB_CHECK_LOOKAHEAD:-0}"` })),
+    progress,
+    settled: term.settled,
+    recheckDelayMs: 0,
+    onResult: (r) => seen.push(r),
+  });
+  await ahead.start();
+  term.type('true\r');
+  await expect.poll(() => seen.length).toBe(3);
+  expect(seen.map((r) => r.reason)).toEqual(['a: lookahead=0', 'b: lookahead=1', 'c: lookahead=1']);
+  expect((await ahead.checkNow('c'))?.reason).toBe('c: lookahead=0');
+  ahead.dispose();
+});
+
+it('gives a command whose effect comes a moment later a second chance, without another command', async () => {
+  const first = nextResult('greet');
+  term.type('(sleep 0.5; echo hello > /root/hello.txt) &\r');
+  expect(await first).toMatchObject({ passed: false });
+  expect(await nextResult('greet', 3000)).toMatchObject({ passed: true, trigger: 'auto', newlyDone: true });
+});
+
+it('checks on demand, and keeps what is done across a new checker (a reconnect)', async () => {
+  await pty.write('echo hello > /root/hello.txt\r');
+  await term.waitFor(/hello\.txt\r\n.*# $/s);
+  const onDemand = await checker.checkNow();
+  expect(onDemand).toMatchObject({ exerciseId: 'greet', passed: true, trigger: 'demand', newlyDone: true });
+  expect(await checker.checkNow('copy')).toMatchObject({ passed: false, reason: '/root/data.txt is missing or differs from $LESSON_ASSETS/data.txt.' });
+
+  checker.dispose();
+  const again = new AutoChecker({
+    runner: new CheckRunner({ executor: sandboxes, library }),
+    sandboxId: box,
+    learnerId: 'learner-1',
+    lessonId: lesson.id,
+    exercises: lesson.exercises.map((e) => ({ id: e.id, check: e.check.text })),
+    progress,
+    settled: term.settled,
+    onResult: (r) => results.push(r),
+  });
+  await again.start();
+  expect(again.doneExercises).toEqual(['greet']);
+  expect((await progress.get('learner-1', lesson.id)).attempts).toEqual({ greet: 1, copy: 1 });
+  again.dispose();
+});
+
+it('stops checking once disposed', async () => {
+  checker.dispose();
+  term.type('echo hello > /root/hello.txt\r');
+  await term.waitFor(/hello\.txt\r\n.*# $/s);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  expect(results).toEqual([]);
+});
