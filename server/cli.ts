@@ -18,6 +18,8 @@ const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
   ['--cpus <n>', 'limits.cpus', 'CPUs per sandbox (BOXLAB_CPUS, default 1)'],
   ['--disk <size>', 'limits.diskBytes', 'writable disk per sandbox (BOXLAB_DISK, default 512m)'],
   ['--tmp <size>', 'limits.tmpBytes', '/tmp per sandbox (BOXLAB_TMP, default 256m)'],
+  ['--docker-socket <path>', 'docker.socket', 'the Docker engine\'s socket, for the docker driver (BOXLAB_DOCKER_SOCKET, default /var/run/docker.sock)'],
+  ['--docker-image <name>', 'docker.image', 'sandbox image of the docker driver (BOXLAB_DOCKER_IMAGE, default: the one "boxlab sandbox-image" builds)'],
   ['--mirror <url>', 'rootfs.mirror', 'Debian mirror for the rootfs (BOXLAB_MIRROR, default: the host\'s)'],
   ['--suite <name>', 'rootfs.suite', 'Debian suite of the rootfs (BOXLAB_SUITE, default bookworm)'],
   ['--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug (BOXLAB_LOG_LEVEL, default info)'],
@@ -72,6 +74,13 @@ async function main(argv: string[]): Promise<void> {
       const config = configFrom(opts);
       const dir = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, onProgress: rootfsProgressPrinter() });
       console.log(dir);
+    });
+
+  withConfigFlags(program.command('sandbox-image').description('import the sandbox rootfs into the Docker engine as the docker driver\'s image (building the rootfs first if needed)'))
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      const { ensureSandboxImage } = await import('./sandbox/index.js');
+      console.log(await ensureSandboxImage(config, { onRootfsProgress: rootfsProgressPrinter() }));
     });
 
   await program.parseAsync(argv);

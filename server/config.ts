@@ -63,6 +63,12 @@ export const configSchema = z.object({
     /** Size of the sandbox's /tmp. */
     tmpBytes: size.default(256 * 1024 ** 2),
   }).prefault({}),
+  docker: z.object({
+    /** The Docker engine's socket (docker driver). */
+    socket: z.string().min(1).default('/var/run/docker.sock'),
+    /** The sandbox image (docker driver); empty: boxlab-sandbox:<rootfs key>, built by `boxlab sandbox-image`. */
+    image: z.string().default(''),
+  }).prefault({}),
   rootfs: z.object({
     /** Debian mirror for debootstrap; empty: the host's apt source, else deb.debian.org. */
     mirror: z.string().default(''),
@@ -88,6 +94,8 @@ const ENV: Record<string, string> = {
   BOXLAB_CPUS: 'limits.cpus',
   BOXLAB_DISK: 'limits.diskBytes',
   BOXLAB_TMP: 'limits.tmpBytes',
+  BOXLAB_DOCKER_SOCKET: 'docker.socket',
+  BOXLAB_DOCKER_IMAGE: 'docker.image',
   BOXLAB_MIRROR: 'rootfs.mirror',
   BOXLAB_SUITE: 'rootfs.suite',
   BOXLAB_LOG_LEVEL: 'logLevel',
