@@ -20,6 +20,7 @@ const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
   ['--tmp <size>', 'limits.tmpBytes', '/tmp per sandbox (BOXLAB_TMP, default 256m)'],
   ['--docker-socket <path>', 'docker.socket', 'the Docker engine\'s socket, for the docker driver (BOXLAB_DOCKER_SOCKET, default /var/run/docker.sock)'],
   ['--docker-image <name>', 'docker.image', 'sandbox image of the docker driver (BOXLAB_DOCKER_IMAGE, default: the one "boxlab sandbox-image" builds)'],
+  ['--rootfs-seed <dir>', 'rootfs.seed', 'a prebuilt rootfs to copy instead of running debootstrap (BOXLAB_ROOTFS_SEED; the Docker image sets it)'],
   ['--mirror <url>', 'rootfs.mirror', 'Debian mirror for the rootfs (BOXLAB_MIRROR, default: the host\'s)'],
   ['--suite <name>', 'rootfs.suite', 'Debian suite of the rootfs (BOXLAB_SUITE, default bookworm)'],
   ['--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug (BOXLAB_LOG_LEVEL, default info)'],
@@ -72,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
   withConfigFlags(program.command('rootfs').description('build the sandbox rootfs now (it is cached; a changed package list rebuilds it)'))
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
-      const dir = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, onProgress: rootfsProgressPrinter() });
+      const dir = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, seed: config.rootfs.seed, onProgress: rootfsProgressPrinter() });
       console.log(dir);
     });
 
@@ -81,6 +82,13 @@ async function main(argv: string[]): Promise<void> {
       const config = configFrom(opts);
       const { ensureSandboxImage } = await import('./sandbox/index.js');
       console.log(await ensureSandboxImage(config, { onRootfsProgress: rootfsProgressPrinter() }));
+    });
+
+  withConfigFlags(program.command('selftest').description('create a sandbox with the configured driver, run commands in it and destroy it: can this host run boxlab?'))
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      const { selftest } = await import('./sandbox/selftest.js');
+      await selftest(config, (line) => console.log(line), rootfsProgressPrinter());
     });
 
   await program.parseAsync(argv);

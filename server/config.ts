@@ -73,6 +73,8 @@ export const configSchema = z.object({
     /** Debian mirror for debootstrap; empty: the host's apt source, else deb.debian.org. */
     mirror: z.string().default(''),
     suite: z.string().default('bookworm'),
+    /** A prebuilt rootfs to copy on first start instead of running debootstrap (the Docker image sets it). */
+    seed: z.string().default(''),
   }).prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -98,6 +100,7 @@ const ENV: Record<string, string> = {
   BOXLAB_DOCKER_IMAGE: 'docker.image',
   BOXLAB_MIRROR: 'rootfs.mirror',
   BOXLAB_SUITE: 'rootfs.suite',
+  BOXLAB_ROOTFS_SEED: 'rootfs.seed',
   BOXLAB_LOG_LEVEL: 'logLevel',
 };
 

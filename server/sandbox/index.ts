@@ -21,7 +21,7 @@ export async function startSandboxEngine(config: Config, hooks: EngineHooks = {}
   const onGone = (id: string) => manager?.gone(id);
   if (config.driver === 'namespaces') {
     checkHost(); // before a long rootfs build that would fail for the same reason
-    const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, ...(hooks.onRootfsProgress ? { onProgress: hooks.onRootfsProgress } : {}) });
+    const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, seed: config.rootfs.seed, ...(hooks.onRootfsProgress ? { onProgress: hooks.onRootfsProgress } : {}) });
     driver = new NamespacesDriver({ dataDir: config.dataDir, instance: config.instance, limits: config.limits, rootfs, onGone });
   } else {
     const defaultImage = defaultSandboxImage(config.rootfs.suite);
@@ -48,7 +48,7 @@ export async function ensureSandboxImage(config: Config, hooks: EngineHooks = {}
   const name = config.docker.image || defaultSandboxImage(config.rootfs.suite);
   const docker = await connectEngine(config.docker.socket);
   if (await hasImage(docker, name)) return name;
-  const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, ...(hooks.onRootfsProgress ? { onProgress: hooks.onRootfsProgress } : {}) });
+  const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, seed: config.rootfs.seed, ...(hooks.onRootfsProgress ? { onProgress: hooks.onRootfsProgress } : {}) });
   await importSandboxImage(docker, rootfs, name);
   return name;
 }
