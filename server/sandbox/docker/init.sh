@@ -61,31 +61,36 @@ if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
   mount -t cgroup2 cgroup2 $s/cg
   mkdir $s/cg/sandbox
   echo 1 > $s/cg/sandbox/cgroup.procs
-  for c in $(cat $s/cg/cgroup.controllers); do
+  read -r available < $s/cg/cgroup.controllers
+  for c in $available; do
     case $c in cpu|io|memory|pids) ctl="$ctl +$c" ;; esac
   done
   echo "$ctl" > $s/cg/cgroup.subtree_control
   umount $s/cg
   unshare --cgroup sh -c 'mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$1" && mkdir "$1/init"' sh $r/sys/fs/cgroup
 else
-  controllers=$(awk '!/^#/ { print $1 }' /proc/cgroups)
+  controllers=" "
+  while read -r name _; do controllers="$controllers$name "; done < /proc/cgroups
   hierarchies=""
   while read -r _ _ _ _ mp _ rest; do
     case $mp in /sys/fs/cgroup/*) ;; *) continue ;; esac
     set -- ${rest#*- }
     [ "$1" = cgroup ] || continue
+    # the hierarchy's controllers (and name), without mount flags
     opts=""
-    for o in $(echo "$3" | tr , ' '); do
-      case $o in name=*) opts="$opts,$o" ;; *) ! echo "$controllers" | grep -qx "$o" || opts="$opts,$o" ;; esac
+    IFS=,
+    for o in $3; do
+      case $o in name=*) opts="$opts,$o" ;; *) case $controllers in *" $o "*) opts="$opts,$o" ;; esac ;; esac
     done
+    unset IFS
     opts=${opts#,}
     mount -t cgroup -o "$opts" cgroup $s/cg
     # block devices: not even mknod (Docker allows it by default)
     case ",$opts," in *,devices,*) echo 'b *:* m' > $s/cg/devices.deny ;; esac
     mkdir $s/cg/sandbox
     case ",$opts," in *,cpuset,*)
-      cat $s/cg/cpuset.cpus > $s/cg/sandbox/cpuset.cpus
-      cat $s/cg/cpuset.mems > $s/cg/sandbox/cpuset.mems
+      read -r v < $s/cg/cpuset.cpus; echo "$v" > $s/cg/sandbox/cpuset.cpus
+      read -r v < $s/cg/cpuset.mems; echo "$v" > $s/cg/sandbox/cpuset.mems
       echo 1 > $s/cg/sandbox/cgroup.clone_children ;;
     esac
     echo 1 > $s/cg/sandbox/cgroup.procs
