@@ -46,7 +46,10 @@ export function rootfsProgressPrinter(stream: NodeJS.WriteStream = process.stder
   let lastPhase = '';
   let lastPrint = 0;
   return (p) => {
-    if (lastPhase === '') stream.write('boxlab: building the sandbox rootfs with debootstrap (first start only; about a minute)\n');
+    if (lastPhase === '') {
+      const copying = p.phase === 'finishing' && p.detail.startsWith('copying');
+      stream.write(copying ? 'boxlab: copying the sandbox rootfs into the data dir (first start only)\n' : 'boxlab: building the sandbox rootfs with debootstrap (first start only; about a minute)\n');
+    }
     const line = p.phase === 'done' ? `rootfs ready: ${p.detail}` : `rootfs: ${p.phase} ${p.count ? `(${p.count}) ` : ''}${p.detail}`;
     if (stream.isTTY) {
       stream.write(`\r\x1b[K${line.slice(0, (stream.columns ?? 80) - 1)}${p.phase === 'done' ? '\n' : ''}`);
