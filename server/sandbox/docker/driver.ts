@@ -225,27 +225,28 @@ async function startAndWaitReady(container: Docker.Container): Promise<void> {
   const output = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
   let stdout = '';
   let stderr = '';
+  let timer: NodeJS.Timeout | undefined;
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new SandboxError(`the sandbox did not start within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new SandboxError(`the sandbox did not start within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
     const demux = new Demuxer((stream, data) => {
       if (stream === 'stderr') stderr += data.toString('utf8');
       else stdout += data.toString('utf8');
-      if (stdout.includes('boxlab-ready\n')) {
-        clearTimeout(timer);
-        resolve();
-      }
+      if (stdout.includes('boxlab-ready\n')) resolve();
     });
     output.on('data', (chunk: Buffer) => demux.push(chunk));
     output.on('error', () => {});
-    output.on('end', () => {
-      clearTimeout(timer);
-      reject(new SandboxError(`the sandbox failed to start: ${stderr.trim().split('\n').slice(-3).join('; ') || 'no reason given'}`));
-    });
+    output.on('end', () => reject(new SandboxError(`the sandbox failed to start: ${stderr.trim().split('\n').slice(-3).join('; ') || 'no reason given'}`)));
   });
+  ready.catch(() => {}); // awaited below, unless start itself fails
   try {
-    await container.start();
+    try {
+      await container.start();
+    } catch (err) {
+      throw new SandboxError(`the engine could not start the sandbox container: ${(err as Error).message}`);
+    }
     await ready;
   } finally {
+    clearTimeout(timer);
     output.destroy();
   }
 }
