@@ -1,7 +1,12 @@
-// Sandbox create and destroy latency, namespaces driver against `docker run`
-// of an image made from the same rootfs (when a Docker engine answers).
+// Sandbox create and destroy latency: the namespaces driver, the docker driver
+// and plain `docker run` of an image made from the same rootfs (the last two
+// when a Docker engine answers).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadConfig } from '../server/config.js';
+import { DockerDriver } from '../server/sandbox/docker/driver.js';
+import { connectEngine } from '../server/sandbox/docker/engine.js';
+import { defaultSandboxImage, hasImage, importSandboxImage } from '../server/sandbox/docker/image.js';
+import type { SandboxDriver } from '../server/sandbox/driver.js';
 import { NamespacesDriver } from '../server/sandbox/namespaces/driver.js';
 import { ensureRootfs } from '../server/sandbox/rootfs.js';
 import type { BenchResult } from './result.js';
@@ -12,12 +17,25 @@ const COUNT = 50;
 export async function benchSandboxes(): Promise<BenchResult[]> {
   const config = loadConfig({ instance: 'bench-sandbox' });
   const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror });
-  const driver = new NamespacesDriver({ dataDir: config.dataDir, instance: 'bench-sandbox', limits: config.limits, rootfs });
+  const namespaces = await cycle(new NamespacesDriver({ dataDir: config.dataDir, instance: 'bench-sandbox', limits: config.limits, rootfs }));
+  const results: BenchResult[] = [
+    { name: 'sandbox create p50 (namespaces)', value: round(percentile(namespaces.create, 50)), unit: 'ms', target: '' },
+    { name: 'sandbox create p95 (namespaces)', value: round(percentile(namespaces.create, 95)), unit: 'ms', target: '<= 100' },
+    { name: 'sandbox destroy p50 (namespaces)', value: round(percentile(namespaces.destroy, 50)), unit: 'ms', target: '' },
+    { name: 'sandbox destroy p95 (namespaces)', value: round(percentile(namespaces.destroy, 95)), unit: 'ms', target: '' },
+  ];
+  results.push(...(await benchDockerDriver(config, rootfs, percentile(namespaces.create, 50))));
+  results.push(...benchDockerRun(rootfs));
+  return results;
+}
+
+/** Creates and destroys COUNT sandboxes one after another, after one warm-up. */
+async function cycle(driver: SandboxDriver): Promise<{ create: number[]; destroy: number[] }> {
   await driver.init();
   const create: number[] = [];
   const destroy: number[] = [];
   try {
-    // one warm-up: the first sandbox pays for page-cache misses on the rootfs
+    // the first sandbox pays for page-cache misses on the rootfs
     await driver.destroy((await driver.create()).id);
     for (let i = 0; i < COUNT; i++) {
       let t = performance.now();
@@ -30,14 +48,28 @@ export async function benchSandboxes(): Promise<BenchResult[]> {
   } finally {
     await driver.close();
   }
-  const results: BenchResult[] = [
-    { name: 'sandbox create p50 (namespaces)', value: round(percentile(create, 50)), unit: 'ms', target: '' },
-    { name: 'sandbox create p95 (namespaces)', value: round(percentile(create, 95)), unit: 'ms', target: '<= 100' },
-    { name: 'sandbox destroy p50 (namespaces)', value: round(percentile(destroy, 50)), unit: 'ms', target: '' },
-    { name: 'sandbox destroy p95 (namespaces)', value: round(percentile(destroy, 95)), unit: 'ms', target: '' },
+  return { create, destroy };
+}
+
+/** The docker driver, with the sandbox image (imported from the rootfs when missing); nothing when no engine answers. */
+async function benchDockerDriver(config: ReturnType<typeof loadConfig>, rootfs: string, namespacesP50: number): Promise<BenchResult[]> {
+  let docker;
+  try {
+    docker = await connectEngine(config.docker.socket);
+  } catch {
+    console.error('bench: no Docker engine answers; skipping the docker driver');
+    return [];
+  }
+  const image = config.docker.image || defaultSandboxImage(config.rootfs.suite);
+  if (!(await hasImage(docker, image))) await importSandboxImage(docker, rootfs, image);
+  const { create, destroy } = await cycle(new DockerDriver({ instance: 'bench-docker', limits: config.limits, image, socketPath: config.docker.socket }));
+  return [
+    { name: 'sandbox create p50 (docker driver)', value: round(percentile(create, 50)), unit: 'ms', target: '' },
+    { name: 'sandbox create p95 (docker driver)', value: round(percentile(create, 95)), unit: 'ms', target: '<= 1000' },
+    { name: 'sandbox destroy p50 (docker driver)', value: round(percentile(destroy, 50)), unit: 'ms', target: '' },
+    { name: 'sandbox destroy p95 (docker driver)', value: round(percentile(destroy, 95)), unit: 'ms', target: '' },
+    { name: 'sandbox create p50 ratio docker/namespaces', value: round(percentile(create, 50) / namespacesP50, 1), unit: 'x', target: '' },
   ];
-  results.push(...benchDockerRun(rootfs));
-  return results;
 }
 
 /** `docker run` of the same rootfs, imported as an image; nothing when no engine answers. */

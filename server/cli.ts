@@ -19,6 +19,9 @@ const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
   ['--cpus <n>', 'limits.cpus', 'CPUs per sandbox (BOXLAB_CPUS, default 1)'],
   ['--disk <size>', 'limits.diskBytes', 'writable disk per sandbox (BOXLAB_DISK, default 512m)'],
   ['--tmp <size>', 'limits.tmpBytes', '/tmp per sandbox (BOXLAB_TMP, default 256m)'],
+  ['--docker-socket <path>', 'docker.socket', 'the Docker engine\'s socket, for the docker driver (BOXLAB_DOCKER_SOCKET, default /var/run/docker.sock)'],
+  ['--docker-image <name>', 'docker.image', 'sandbox image of the docker driver (BOXLAB_DOCKER_IMAGE, default: the one "boxlab sandbox-image" builds)'],
+  ['--rootfs-seed <dir>', 'rootfs.seed', 'a prebuilt rootfs to copy instead of running debootstrap (BOXLAB_ROOTFS_SEED; the Docker image sets it)'],
   ['--mirror <url>', 'rootfs.mirror', 'Debian mirror for the rootfs (BOXLAB_MIRROR, default: the host\'s)'],
   ['--suite <name>', 'rootfs.suite', 'Debian suite of the rootfs (BOXLAB_SUITE, default bookworm)'],
   ['--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug (BOXLAB_LOG_LEVEL, default info)'],
@@ -44,7 +47,10 @@ export function rootfsProgressPrinter(stream: NodeJS.WriteStream = process.stder
   let lastPhase = '';
   let lastPrint = 0;
   return (p) => {
-    if (lastPhase === '') stream.write('boxlab: building the sandbox rootfs with debootstrap (first start only; about a minute)\n');
+    if (lastPhase === '') {
+      const copying = p.phase === 'finishing' && p.detail.startsWith('copying');
+      stream.write(copying ? 'boxlab: copying the sandbox rootfs into the data dir (first start only)\n' : 'boxlab: building the sandbox rootfs with debootstrap (first start only; about a minute)\n');
+    }
     const line = p.phase === 'done' ? `rootfs ready: ${p.detail}` : `rootfs: ${p.phase} ${p.count ? `(${p.count}) ` : ''}${p.detail}`;
     if (stream.isTTY) {
       stream.write(`\r\x1b[K${line.slice(0, (stream.columns ?? 80) - 1)}${p.phase === 'done' ? '\n' : ''}`);
@@ -71,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
   withConfigFlags(program.command('rootfs').description('build the sandbox rootfs now (it is cached; a changed package list rebuilds it)'))
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
-      const dir = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, onProgress: rootfsProgressPrinter() });
+      const dir = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, seed: config.rootfs.seed, onProgress: rootfsProgressPrinter() });
       console.log(dir);
     });
 
@@ -94,6 +100,20 @@ async function main(argv: string[]): Promise<void> {
       const config = configFrom({ ...opts, instance: opts.instance ?? `verify-${process.pid}`, idleTimeout: '0' });
       const { runVerify } = await import('./authoring/commands.js');
       process.exitCode = await runVerify(targets, { ...opts, onRootfsProgress: rootfsProgressPrinter() }, config);
+    });
+
+  withConfigFlags(program.command('sandbox-image').description('import the sandbox rootfs into the Docker engine as the docker driver\'s image (building the rootfs first if needed)'))
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      const { ensureSandboxImage } = await import('./sandbox/index.js');
+      console.log(await ensureSandboxImage(config, { onRootfsProgress: rootfsProgressPrinter() }));
+    });
+
+  withConfigFlags(program.command('selftest').description('create a sandbox with the configured driver, run commands in it and destroy it: can this host run boxlab?'))
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      const { selftest } = await import('./sandbox/selftest.js');
+      await selftest(config, (line) => console.log(line), rootfsProgressPrinter());
     });
 
   await program.parseAsync(argv);

@@ -63,10 +63,18 @@ export const configSchema = z.object({
     /** Size of the sandbox's /tmp. */
     tmpBytes: size.default(256 * 1024 ** 2),
   }).prefault({}),
+  docker: z.object({
+    /** The Docker engine's socket (docker driver). */
+    socket: z.string().min(1).default('/var/run/docker.sock'),
+    /** The sandbox image (docker driver); empty: boxlab-sandbox:<rootfs key>, built by `boxlab sandbox-image`. */
+    image: z.string().default(''),
+  }).prefault({}),
   rootfs: z.object({
     /** Debian mirror for debootstrap; empty: the host's apt source, else deb.debian.org. */
     mirror: z.string().default(''),
     suite: z.string().default('bookworm'),
+    /** A prebuilt rootfs to copy on first start instead of running debootstrap (the Docker image sets it). */
+    seed: z.string().default(''),
   }).prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -88,8 +96,11 @@ const ENV: Record<string, string> = {
   BOXLAB_CPUS: 'limits.cpus',
   BOXLAB_DISK: 'limits.diskBytes',
   BOXLAB_TMP: 'limits.tmpBytes',
+  BOXLAB_DOCKER_SOCKET: 'docker.socket',
+  BOXLAB_DOCKER_IMAGE: 'docker.image',
   BOXLAB_MIRROR: 'rootfs.mirror',
   BOXLAB_SUITE: 'rootfs.suite',
+  BOXLAB_ROOTFS_SEED: 'rootfs.seed',
   BOXLAB_LOG_LEVEL: 'logLevel',
 };
 

@@ -1,6 +1,9 @@
 // The sandbox engine's front door: builds the configured driver behind the manager.
 import type { Config } from '../config.js';
-import { SandboxError, type SandboxDriver } from './driver.js';
+import type { SandboxDriver } from './driver.js';
+import { DockerDriver } from './docker/driver.js';
+import { connectEngine } from './docker/engine.js';
+import { defaultSandboxImage, hasImage, importSandboxImage } from './docker/image.js';
 import { SandboxManager } from './manager.js';
 import { NamespacesDriver } from './namespaces/driver.js';
 import { checkHost } from './namespaces/preflight.js';
@@ -15,18 +18,21 @@ export interface EngineHooks {
 export async function startSandboxEngine(config: Config, hooks: EngineHooks = {}): Promise<SandboxManager> {
   let manager: SandboxManager | undefined;
   let driver: SandboxDriver;
+  const onGone = (id: string) => manager?.gone(id);
   if (config.driver === 'namespaces') {
     checkHost(); // before a long rootfs build that would fail for the same reason
-    const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, ...(hooks.onRootfsProgress ? { onProgress: hooks.onRootfsProgress } : {}) });
-    driver = new NamespacesDriver({
-      dataDir: config.dataDir,
+    const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, seed: config.rootfs.seed, ...(hooks.onRootfsProgress ? { onProgress: hooks.onRootfsProgress } : {}) });
+    driver = new NamespacesDriver({ dataDir: config.dataDir, instance: config.instance, limits: config.limits, rootfs, onGone });
+  } else {
+    const defaultImage = defaultSandboxImage(config.rootfs.suite);
+    driver = new DockerDriver({
       instance: config.instance,
       limits: config.limits,
-      rootfs,
-      onGone: (id) => manager?.gone(id),
+      image: config.docker.image || defaultImage,
+      defaultImage,
+      socketPath: config.docker.socket,
+      onGone,
     });
-  } else {
-    throw new SandboxError('the docker driver is not available yet; use --driver namespaces', 'unsupported');
   }
   manager = new SandboxManager(driver, {
     maxSandboxes: config.maxSandboxes,
@@ -35,6 +41,16 @@ export async function startSandboxEngine(config: Config, hooks: EngineHooks = {}
   });
   await manager.start();
   return manager;
+}
+
+/** `boxlab sandbox-image`: makes sure the engine has the docker driver's image; returns its name. */
+export async function ensureSandboxImage(config: Config, hooks: EngineHooks = {}): Promise<string> {
+  const name = config.docker.image || defaultSandboxImage(config.rootfs.suite);
+  const docker = await connectEngine(config.docker.socket);
+  if (await hasImage(docker, name)) return name;
+  const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, seed: config.rootfs.seed, ...(hooks.onRootfsProgress ? { onProgress: hooks.onRootfsProgress } : {}) });
+  await importSandboxImage(docker, rootfs, name);
+  return name;
 }
 
 export { SandboxManager } from './manager.js';

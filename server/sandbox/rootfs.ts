@@ -33,6 +33,8 @@ export interface RootfsOptions {
   suite: string;
   /** Empty: the host's Debian mirror, else deb.debian.org. */
   mirror?: string;
+  /** A rootfs built elsewhere from the same package list (the Docker image's), copied instead of running debootstrap. */
+  seed?: string;
   onProgress?: (progress: RootfsProgress) => void;
 }
 
@@ -90,8 +92,46 @@ function ensureDebootstrap(): void {
 export async function ensureRootfs(options: RootfsOptions): Promise<string> {
   const dir = rootfsDir(options.dataDir, options.suite);
   if (isRootfsReady(dir)) return dir;
-  await buildRootfs(dir, options);
+  if (options.seed && seedSuite(options.seed) === options.suite) await copySeed(options.seed, dir, options);
+  else await buildRootfs(dir, options);
   return dir;
+}
+
+/** The suite a seed rootfs was built for, or undefined when it is not a complete rootfs. */
+function seedSuite(seed: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(path.join(seed, COMPLETE_MARKER), 'utf8')) as { suite?: string }).suite;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Copies a seed into the data dir: sandboxes overlay the rootfs, and a seed in an image's own (overlay) root would stack overlays too deep. */
+async function copySeed(seed: string, dir: string, options: RootfsOptions): Promise<void> {
+  options.onProgress?.({ phase: 'finishing', count: 0, detail: `copying the sandbox rootfs from ${seed}` });
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  const tmp = `${dir}.partial-${process.pid}`;
+  await fs.rm(tmp, { recursive: true, force: true });
+  const copy = spawnSync('cp', ['-a', seed, tmp], { encoding: 'utf8' });
+  if (copy.status !== 0) throw new SandboxError(`copying the sandbox rootfs from ${seed} failed: ${copy.stderr.trim()}`);
+  await install(tmp, dir);
+  options.onProgress?.({ phase: 'done', count: 0, detail: dir });
+}
+
+/** Moves a finished rootfs into place, and removes builds of other package lists. */
+async function install(tmp: string, dir: string): Promise<void> {
+  try {
+    await fs.rename(tmp, dir);
+  } catch (err) {
+    // another process finished the same build first: keep theirs
+    if (!isRootfsReady(dir)) throw err;
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+  const parent = path.dirname(dir);
+  for (const entry of await fs.readdir(parent)) {
+    const other = path.join(parent, entry);
+    if (other !== dir && !entry.includes('.partial-')) await fs.rm(other, { recursive: true, force: true });
+  }
 }
 
 async function buildRootfs(dir: string, options: RootfsOptions): Promise<void> {
@@ -140,17 +180,6 @@ async function buildRootfs(dir: string, options: RootfsOptions): Promise<void> {
   const setup = spawnSync('sh', [SETUP_SCRIPT, tmp], { encoding: 'utf8' });
   if (setup.status !== 0) throw new SandboxError(`the rootfs setup script failed: ${setup.stderr}`);
   await fs.writeFile(path.join(tmp, COMPLETE_MARKER), JSON.stringify({ suite: options.suite, mirror, packages, builtAt: new Date().toISOString() }) + '\n');
-  try {
-    await fs.rename(tmp, dir);
-  } catch (err) {
-    // another process finished the same build first: keep theirs
-    if (!isRootfsReady(dir)) throw err;
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
-  // older builds (another package list) are no longer needed
-  for (const entry of await fs.readdir(parent)) {
-    const other = path.join(parent, entry);
-    if (other !== dir && !entry.includes('.partial-')) await fs.rm(other, { recursive: true, force: true });
-  }
+  await install(tmp, dir);
   report({ phase: 'done', count: packages.length, detail: dir });
 }

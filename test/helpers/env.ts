@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 
 export const TEST_DATA_DIR = process.env.BOXLAB_DATA_DIR ?? '/var/lib/boxlab';
 export const TEST_SUITE = process.env.BOXLAB_SUITE ?? 'bookworm';
+export const DOCKER_SOCKET = process.env.BOXLAB_DOCKER_SOCKET ?? '/var/run/docker.sock';
 
 /** A cgroup/container namespace of its own for each test file, so sweeps never touch another's sandboxes. */
 export function testInstance(label: string): string {

@@ -3,12 +3,12 @@
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { expect, it } from 'vitest';
-import { makeNamespacesDriver } from '../helpers/drivers.js';
+import { DRIVERS, makeDockerDriver, makeNamespacesDriver } from '../helpers/drivers.js';
 import { testInstance } from '../helpers/env.js';
 
-it('removes what a server killed with SIGKILL left behind, at the next start', async () => {
+it.each(DRIVERS)('removes what a server killed with SIGKILL left behind, at the next start (%s)', async (driverName) => {
   const instance = testInstance('crash');
-  const holder = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/hold-sandboxes.ts', instance], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const holder = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/hold-sandboxes.ts', instance, driverName], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: holder.stdout! }).once('line', resolve);
     holder.once('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
@@ -19,9 +19,9 @@ it('removes what a server killed with SIGKILL left behind, at the next start', a
   holder.kill('SIGKILL');
   await exited;
 
-  // a fresh driver object with the same instance, without init yet, to see the leftovers
-  const next = await makeNamespacesDriver('crash', {}, instance);
-  // init (inside makeNamespacesDriver) has swept; prove there had been something to sweep
+  // a fresh driver with the same instance; its init sweeps what the holder left
+  const next = await (driverName === 'docker' ? makeDockerDriver : makeNamespacesDriver)('crash', {}, instance);
+  // prove there had been something to sweep
   expect(next.sweptAtStart.sort()).toEqual([...ids].sort());
   for (const id of ids) expect(await next.leftovers(id)).toEqual([]);
   await next.close();

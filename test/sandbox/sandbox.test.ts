@@ -254,6 +254,29 @@ describe.each(DRIVERS)('%s driver', (driverName) => {
   });
 });
 
+describe.each(DRIVERS)('%s driver with a small disk', (driverName) => {
+  let t: TestDriver;
+  const DISK = 64 * 1024 ** 2;
+
+  beforeAll(async () => {
+    t = await makeDriver(driverName, 'disk', { diskBytes: DISK });
+  });
+
+  afterAll(async () => {
+    await t.close();
+    expect(await t.leftovers()).toEqual([]);
+  });
+
+  it('stops a disk filler at the sandbox\'s disk limit', async () => {
+    const box = await t.driver.create();
+    const r = await t.driver.exec(box.id, ['bash', '-c', 'dd if=/dev/zero of=/root/fill bs=1M count=200 2>&1 | grep -o "No space left on device" | head -n 1; df -B1 --output=size / | tail -n 1'], { timeoutMs: 20_000 });
+    const [message, size] = r.stdout.trim().split('\n');
+    expect(message).toBe('No space left on device');
+    expect(Number(size)).toBeLessThanOrEqual(DISK);
+    expect((await t.driver.exec(box.id, ['echo', 'still here'])).stdout).toBe('still here\n');
+  });
+});
+
 describe('cgroup layout on this host', () => {
   it('detects the cgroup version this machine runs', () => {
     const host = detectCgroups();

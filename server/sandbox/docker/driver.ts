@@ -1,0 +1,311 @@
+// The docker driver: one container per sandbox, created through the Docker
+// Engine API, for operators who prefer the engine to manage sandboxes. The
+// learner gets the same machine as with the namespaces driver (spec.ts and
+// init.sh say how); commands and terminals are Docker execs.
+//
+// Containers are labelled with this server's instance name. A server that
+// starts removes every container of its instance it does not know: after a
+// restart nothing (sessions, terminals, the manager's cap and idle clock)
+// remembers them, so adopting them would keep sandboxes no one can reach,
+// with a history no check can trust. Both drivers start clean.
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import {
+  SandboxError,
+  type CreateOptions,
+  type ExecOptions,
+  type ExecResult,
+  type PtyOptions,
+  type ResourceUsage,
+  type SandboxDriver,
+  type SandboxInfo,
+  type SandboxLimits,
+  type SandboxPty,
+} from '../driver.js';
+import { connectEngine } from './engine.js';
+import { Demuxer, runExec, type ExecContext } from './exec.js';
+import { hasImage, missingImageError } from './image.js';
+import { DockerPty } from './pty.js';
+import { ensureRootfsVolume } from './rootfs-volume.js';
+import { containerSpec, endSessionCommand, GRANTED_CAPS, LABEL } from './spec.js';
+
+export interface DockerDriverOptions {
+  /** Labels this server's containers, so a restart finds its predecessor's leftovers. */
+  instance: string;
+  limits: SandboxLimits;
+  /** The sandbox image (see image.ts). */
+  image: string;
+  /** The default image name, to say how to build a missing one. */
+  defaultImage?: string;
+  socketPath: string;
+  /** Told when a sandbox ends by itself (not through destroy or reset). */
+  onGone?: (id: string) => void;
+}
+
+interface Running {
+  info: SandboxInfo;
+  container: Docker.Container;
+  ctx: ExecContext;
+  /** Set while destroy or reset ends it on purpose. */
+  ending: boolean;
+}
+
+const STARTUP_TIMEOUT_MS = 20_000;
+
+/** Capabilities each engine could grant, found once per process (see grantableCaps). */
+const capsByEngine = new Map<string, Promise<string[]>>();
+
+export class DockerDriver implements SandboxDriver {
+  readonly name = 'docker';
+  private readonly sandboxes = new Map<string, Running>();
+  private docker!: Docker;
+  private caps: string[] = [];
+  private rootfsVolume = '';
+  private events: Readable | undefined;
+  /** Sandboxes of a crashed predecessor that init() removed. */
+  swept: string[] = [];
+  /** Capabilities of GRANTED_CAPS the engine cannot grant (see spec.ts). */
+  withheld: string[] = [];
+
+  constructor(private readonly options: DockerDriverOptions) {}
+
+  async init(): Promise<void> {
+    this.docker = await connectEngine(this.options.socketPath);
+    if (!(await hasImage(this.docker, this.options.image))) {
+      throw missingImageError(this.options.image, this.options.defaultImage ?? '');
+    }
+    this.swept = await this.sweep();
+    const key = `${this.options.socketPath}\n${this.options.image}`;
+    if (!capsByEngine.has(key)) {
+      const found = grantableCaps(this.docker, this.options.image, this.options.instance);
+      capsByEngine.set(key, found);
+      found.catch(() => capsByEngine.delete(key));
+    }
+    this.caps = await capsByEngine.get(key)!;
+    this.withheld = GRANTED_CAPS.filter((c) => !this.caps.includes(c));
+    this.rootfsVolume = await ensureRootfsVolume(this.docker, this.options.image, this.options.instance);
+    await this.watch();
+  }
+
+  /** Removes the containers of this instance that this driver does not know. */
+  async sweep(): Promise<string[]> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL.instance}=${this.options.instance}`] } });
+    const known = new Set([...this.sandboxes.values()].map((r) => r.container.id));
+    const stale = containers.filter((c) => !known.has(c.Id));
+    await Promise.all(stale.map((c) => removeContainer(this.docker.getContainer(c.Id))));
+    return stale.map((c) => c.Labels[LABEL.sandbox]).filter((id): id is string => Boolean(id));
+  }
+
+  /** Notices sandboxes whose container dies by itself (out of memory, removed by hand). */
+  private async watch(): Promise<void> {
+    const filters = { type: ['container' as const], event: ['die'], label: [`${LABEL.instance}=${this.options.instance}`] };
+    this.events = (await this.docker.getEvents({ filters })) as unknown as Readable;
+    let pending = '';
+    this.events.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        try {
+          const event = JSON.parse(line) as { Actor?: { ID?: string; Attributes?: Record<string, string> } };
+          const id = event.Actor?.Attributes?.[LABEL.sandbox];
+          if (id && event.Actor?.ID) this.died(id, event.Actor.ID);
+        } catch {
+          // not an event
+        }
+      }
+    });
+    this.events.on('error', () => {});
+  }
+
+  private died(id: string, containerId: string): void {
+    const running = this.sandboxes.get(id);
+    if (!running || running.ending || running.container.id !== containerId) return;
+    this.sandboxes.delete(id);
+    void removeContainer(running.container);
+    this.options.onGone?.(id);
+  }
+
+  async create(options: CreateOptions = {}): Promise<SandboxInfo> {
+    const id = `sbx-${randomBytes(5).toString('hex')}`;
+    const hostname = options.hostname ?? `box-${id.slice(4, 8)}`;
+    if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname)) throw new SandboxError(`not a valid hostname: ${hostname}`);
+    const info: SandboxInfo = { id, hostname, driver: this.name, createdAt: Date.now() };
+    await this.start(info);
+    return info;
+  }
+
+  private async start(info: SandboxInfo): Promise<void> {
+    const spec = containerSpec({ info, instance: this.options.instance, image: this.options.image, limits: this.options.limits, caps: this.caps, rootfsVolume: this.rootfsVolume });
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(spec);
+    } catch (err) {
+      throw new SandboxError(`the engine refused the sandbox container: ${(err as Error).message}`);
+    }
+    try {
+      await startAndWaitReady(container);
+    } catch (err) {
+      await removeContainer(container);
+      throw err;
+    }
+    const ctx: ExecContext = {
+      id: info.id,
+      container,
+      endSession: (sid, graceMs) => runToEnd(container, endSessionCommand(sid, graceMs)),
+    };
+    this.sandboxes.set(info.id, { info, container, ctx, ending: false });
+  }
+
+  private get(id: string): Running {
+    const running = this.sandboxes.get(id);
+    if (!running) throw new SandboxError(`no sandbox ${id}`, 'not-found');
+    return running;
+  }
+
+  async exec(id: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const running = this.get(id);
+    if (argv.length === 0) throw new SandboxError('exec needs a command');
+    try {
+      return await runExec(running.ctx, argv, options);
+    } catch (err) {
+      if (err instanceof SandboxError && err.code === 'gone' && this.sandboxes.get(id) === running && !running.ending) this.died(id, running.container.id);
+      throw err;
+    }
+  }
+
+  spawnPty(id: string, argv: string[], options: PtyOptions): SandboxPty {
+    return new DockerPty(this.get(id).ctx, argv, options);
+  }
+
+  async reset(id: string): Promise<void> {
+    const running = this.get(id);
+    await this.stop(running);
+    await this.start(running.info);
+  }
+
+  async destroy(id: string): Promise<void> {
+    const running = this.sandboxes.get(id);
+    if (running) await this.stop(running);
+  }
+
+  /** Removing the container kills all its processes, terminals and execs included. */
+  private async stop(running: Running): Promise<void> {
+    running.ending = true;
+    await removeContainer(running.container);
+    if (this.sandboxes.get(running.info.id) === running) this.sandboxes.delete(running.info.id);
+  }
+
+  list(): SandboxInfo[] {
+    return [...this.sandboxes.values()].map((r) => ({ ...r.info }));
+  }
+
+  async usage(id: string): Promise<ResourceUsage> {
+    const running = this.get(id);
+    const stats = await running.container.stats({ stream: false, 'one-shot': true });
+    return {
+      memoryBytes: stats.memory_stats?.usage ?? 0,
+      memoryLimitBytes: stats.memory_stats?.limit ?? 0,
+      pids: stats.pids_stats?.current ?? 0,
+      pidsLimit: stats.pids_stats?.limit ?? Number.POSITIVE_INFINITY,
+      cpuSeconds: (stats.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.events?.destroy();
+    await Promise.all([...this.sandboxes.values()].map((r) => this.stop(r)));
+  }
+}
+
+/** Starts a sandbox container and waits for init.sh's "boxlab-ready" (or its error). */
+async function startAndWaitReady(container: Docker.Container): Promise<void> {
+  const output = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
+  let stdout = '';
+  let stderr = '';
+  let timer: NodeJS.Timeout | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    timer = setTimeout(() => reject(new SandboxError(`the sandbox did not start within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
+    const demux = new Demuxer((stream, data) => {
+      if (stream === 'stderr') stderr += data.toString('utf8');
+      else stdout += data.toString('utf8');
+      if (stdout.includes('boxlab-ready\n')) resolve();
+    });
+    output.on('data', (chunk: Buffer) => demux.push(chunk));
+    output.on('error', () => {});
+    output.on('end', () => reject(new SandboxError(`the sandbox failed to start: ${stderr.trim().split('\n').slice(-3).join('; ') || 'no reason given'}`)));
+  });
+  ready.catch(() => {}); // awaited below, unless start itself fails
+  try {
+    try {
+      await container.start();
+    } catch (err) {
+      throw new SandboxError(`the engine could not start the sandbox container: ${(err as Error).message}`);
+    }
+    await ready;
+  } finally {
+    clearTimeout(timer);
+    output.destroy();
+  }
+}
+
+/** Runs a command of the driver's own (not the learner's) in the container, to its end. */
+async function runToEnd(container: Docker.Container, cmd: string[]): Promise<void> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = (await exec.start({})) as unknown as Readable;
+  await new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+    stream.resume();
+  });
+}
+
+async function removeContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true, v: true });
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    // gone already, or already being removed by another call
+    if (status !== 404 && status !== 409) throw err;
+  }
+}
+
+/**
+ * The subset of GRANTED_CAPS the engine can grant. runc refuses to start a
+ * container with a capability its engine lacks, so a probe container tries
+ * them: all at once first, then without CAP_SYS_RESOURCE (what nested and
+ * sandboxed hosts lack), then by halves.
+ */
+async function grantableCaps(docker: Docker, image: string, instance: string): Promise<string[]> {
+  const tryCaps = async (caps: string[]): Promise<boolean> => {
+    const container = await docker.createContainer({
+      Image: image,
+      Entrypoint: ['true'],
+      Cmd: [],
+      Labels: { [LABEL.instance]: instance },
+      HostConfig: { NetworkMode: 'none', CapDrop: ['ALL'], CapAdd: caps, LogConfig: { Type: 'none', Config: {} } },
+    });
+    try {
+      await container.start();
+      return true;
+    } catch (err) {
+      if (/caps|capabilit/i.test((err as Error).message)) return false;
+      throw new SandboxError(`the engine cannot start a sandbox container: ${(err as Error).message}`);
+    } finally {
+      await removeContainer(container);
+    }
+  };
+  const search = async (caps: string[]): Promise<string[]> => {
+    if (caps.length === 0 || (await tryCaps(caps))) return caps;
+    if (caps.length === 1) return [];
+    const half = Math.ceil(caps.length / 2);
+    return [...(await search(caps.slice(0, half))), ...(await search(caps.slice(half)))];
+  };
+  if (await tryCaps(GRANTED_CAPS)) return GRANTED_CAPS;
+  const withoutResource = GRANTED_CAPS.filter((c) => c !== 'SYS_RESOURCE');
+  if (await tryCaps(withoutResource)) return withoutResource;
+  return search(GRANTED_CAPS);
+}

@@ -1,0 +1,152 @@
+// A terminal in a sandbox container: Docker exec with a TTY, over the
+// engine's hijacked connection, as a SandboxPty. Raw bytes both ways; pausing
+// the connection stops reading, so the engine stops reading the pty and the
+// shell blocks once the pty's buffer is full (flow control).
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import { SANDBOX_ENV, type Disposable, type PtyOptions, type SandboxPty } from '../driver.js';
+import { exitCodeOf, PidLine, type ExecContext } from './exec.js';
+import { execCommand } from './spec.js';
+
+type ExitEvent = { exitCode: number; signal?: number };
+
+export class DockerPty implements SandboxPty {
+  private exec: Docker.Exec | undefined;
+  private socket: Duplex | undefined;
+  private readonly pidLine = new PidLine();
+  private readonly dataListeners = new Set<(data: Buffer) => void>();
+  private readonly exitListeners = new Set<(e: ExitEvent) => void>();
+  /** Input typed before the shell started: the TTY would echo it above the pid line. */
+  private queued: Buffer[] = [];
+  private paused = false;
+  private size: { cols: number; rows: number };
+  /** A resize asked for before the shell ran (enter.sh set the first size). */
+  private resizedEarly = false;
+  private exit: ExitEvent | undefined;
+  private readonly ready: Promise<void>;
+  private readonly exited: Promise<void>;
+  private markExited!: () => void;
+
+  constructor(private readonly ctx: ExecContext, argv: string[], options: PtyOptions) {
+    this.size = { cols: options.cols, rows: options.rows };
+    this.exited = new Promise((resolve) => (this.markExited = resolve));
+    this.ready = this.start(argv, options);
+  }
+
+  /** The shell's pid inside the sandbox (it leads the terminal's session); 0 until it runs. */
+  get pid(): number {
+    return this.pidLine.pid;
+  }
+
+  private async start(argv: string[], options: PtyOptions): Promise<void> {
+    let readyResolve!: () => void;
+    const running = new Promise<void>((resolve) => (readyResolve = resolve));
+    try {
+      this.exec = await this.ctx.container.exec({
+        Cmd: execCommand(argv, this.size),
+        Env: Object.entries({ ...SANDBOX_ENV, ...options.env }).map(([k, v]) => `${k}=${v}`),
+        WorkingDir: options.cwd ?? '/root',
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: true,
+      });
+      const socket = (await this.exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
+      this.socket = socket;
+      socket.on('data', (chunk: Buffer) => {
+        if (!this.pidLine.done) {
+          chunk = this.pidLine.take(chunk);
+          if (!this.pidLine.done) return;
+          readyResolve();
+          this.flush();
+        }
+        if (chunk.length) for (const listener of this.dataListeners) listener(chunk);
+      });
+      socket.on('error', () => {});
+      socket.once('close', () => {
+        readyResolve();
+        void this.finish();
+      });
+      if (this.paused) socket.pause();
+    } catch (err) {
+      const message = `boxlab: cannot start the terminal: ${(err as Error).message}\r\n`;
+      for (const listener of this.dataListeners) listener(Buffer.from(message));
+      this.emitExit({ exitCode: 125 });
+      return;
+    }
+    await running;
+  }
+
+  private flush(): void {
+    const queued = this.queued;
+    this.queued = [];
+    for (const data of queued) this.socket?.write(data);
+    if (this.resizedEarly) this.applySize();
+  }
+
+  private applySize(): void {
+    this.exec?.resize({ h: this.size.rows, w: this.size.cols }).catch(() => {});
+  }
+
+  private async finish(): Promise<void> {
+    let exitCode = 0;
+    try {
+      if (this.exec) exitCode = await exitCodeOf(this.exec);
+    } catch {
+      exitCode = 137; // the sandbox went away with the terminal
+    }
+    this.emitExit(exitCode > 128 ? { exitCode, signal: exitCode - 128 } : { exitCode });
+  }
+
+  private emitExit(e: ExitEvent): void {
+    if (this.exit) return;
+    this.exit = e;
+    for (const listener of this.exitListeners) listener(e);
+    this.markExited();
+  }
+
+  onData(listener: (data: Buffer) => void): Disposable {
+    this.dataListeners.add(listener);
+    return { dispose: () => this.dataListeners.delete(listener) };
+  }
+
+  onExit(listener: (e: ExitEvent) => void): Disposable {
+    this.exitListeners.add(listener);
+    return { dispose: () => this.exitListeners.delete(listener) };
+  }
+
+  write(data: string | Buffer): void {
+    if (this.exit) return;
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (this.socket && this.pidLine.done) this.socket.write(bytes);
+    else this.queued.push(bytes);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.size = { cols, rows };
+    if (this.exit) return;
+    if (this.pidLine.done) this.applySize();
+    else this.resizedEarly = true;
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.socket?.resume();
+  }
+
+  async terminate(graceMs = 2000): Promise<void> {
+    await this.ready;
+    if (this.exit) return;
+    if (this.pidLine.pid > 1) await this.ctx.endSession(this.pidLine.pid, graceMs).catch(() => {});
+    // the engine ends the stream once the shell is gone; never wait forever
+    const giveUp = setTimeout(() => this.socket?.destroy(), 5000);
+    this.socket?.resume(); // a paused stream would never see its end
+    await this.exited;
+    clearTimeout(giveUp);
+  }
+}

@@ -1,0 +1,61 @@
+// The sandbox image's tree, copied once onto a Docker volume that every
+// sandbox container mounts read-only as the lower layer of its root (see
+// init.sh). An overlay on the container's own root would be the second level
+// of overlays, and the kernel allows only two: the learner could not stack one
+// of their own, as lessons about image layers do.
+import type Docker from 'dockerode';
+import { SandboxError } from '../driver.js';
+
+/** Where sandbox containers mount the volume, and the tree in it. */
+export const ROOTFS_MOUNT = '/.boxlab';
+export const ROOTFS_LOWER = `${ROOTFS_MOUNT}/rootfs`;
+export const ROOTFS_LABEL = 'boxlab.rootfs-of';
+
+// Copies the container's root (the image) into the volume once, under a lock:
+// several servers may start at once. Docker's own files (/etc/hosts...) are
+// other mounts, left out by --one-file-system.
+const POPULATE = `set -eu
+cd ${ROOTFS_MOUNT}
+exec 9> .lock
+flock 9
+[ ! -e .complete ] || exit 0
+rm -rf rootfs && mkdir rootfs
+tar -C / --one-file-system --numeric-owner --exclude=.${ROOTFS_MOUNT} -cf - . | tar -C rootfs --numeric-owner -xpf -
+touch .complete`;
+
+/** Makes sure the volume holding `image`'s tree exists and is complete; returns its name. */
+export async function ensureRootfsVolume(docker: Docker, image: string, instance: string): Promise<string> {
+  const imageId = (await docker.getImage(image).inspect()).Id;
+  const name = `boxlab-rootfs-${imageId.replace(/^sha256:/, '').slice(0, 16)}`;
+  await docker.createVolume({ Name: name, Labels: { [ROOTFS_LABEL]: imageId } });
+  const container = await docker.createContainer({
+    Image: image,
+    Entrypoint: ['sh', '-c', POPULATE],
+    Cmd: [],
+    Labels: { 'boxlab.instance': instance },
+    HostConfig: {
+      NetworkMode: 'none',
+      LogConfig: { Type: 'json-file', Config: {} },
+      Mounts: [{ Type: 'volume', Source: name, Target: ROOTFS_MOUNT }],
+    },
+  });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    if (StatusCode !== 0) {
+      const logs = (await container.logs({ stdout: true, stderr: true })).toString('utf8');
+      throw new SandboxError(`copying the sandbox image into volume ${name} failed: ${logs.trim().slice(-500)}`);
+    }
+  } finally {
+    await container.remove({ force: true }).catch(() => {});
+  }
+  // volumes of images since replaced; Docker refuses to remove one still in use
+  const { Volumes } = await docker.listVolumes({ filters: { label: [ROOTFS_LABEL] } });
+  for (const volume of Volumes ?? []) {
+    if (volume.Name !== name && volume.Labels?.[ROOTFS_LABEL] !== imageId) {
+      const inUse = await docker.getImage(volume.Labels?.[ROOTFS_LABEL] ?? '').inspect().then(() => true, () => false);
+      if (!inUse) await docker.getVolume(volume.Name).remove().catch(() => {});
+    }
+  }
+  return name;
+}
