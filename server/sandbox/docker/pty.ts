@@ -22,6 +22,8 @@ export class DockerPty implements SandboxPty {
   private size: { cols: number; rows: number };
   /** A resize asked for before the shell ran (enter.sh set the first size). */
   private resizedEarly = false;
+  /** Resizes on their way to the engine: input waits for them, so a command sees the new size. */
+  private resizing = 0;
   private exit: ExitEvent | undefined;
   private readonly ready: Promise<void>;
   private readonly exited: Promise<void>;
@@ -78,14 +80,23 @@ export class DockerPty implements SandboxPty {
   }
 
   private flush(): void {
+    if (this.resizedEarly) {
+      this.resizedEarly = false;
+      this.applySize(); // flushes once the engine has the size
+      return;
+    }
     const queued = this.queued;
     this.queued = [];
     for (const data of queued) this.socket?.write(data);
-    if (this.resizedEarly) this.applySize();
   }
 
   private applySize(): void {
-    this.exec?.resize({ h: this.size.rows, w: this.size.cols }).catch(() => {});
+    this.resizing++;
+    void (this.exec?.resize({ h: this.size.rows, w: this.size.cols }) ?? Promise.resolve())
+      .catch(() => {})
+      .finally(() => {
+        if (--this.resizing === 0) this.flush();
+      });
   }
 
   private async finish(): Promise<void> {
@@ -118,7 +129,7 @@ export class DockerPty implements SandboxPty {
   write(data: string | Buffer): void {
     if (this.exit) return;
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    if (this.socket && this.pidLine.done) this.socket.write(bytes);
+    if (this.socket && this.pidLine.done && this.resizing === 0) this.socket.write(bytes);
     else this.queued.push(bytes);
   }
 
