@@ -177,6 +177,11 @@ export class TerminalSession {
     );
   }
 
+  /** The host pid of the pty's process, which leads the terminal's process session. */
+  get pid(): number {
+    return this.pty.pid;
+  }
+
   get isEnded(): boolean {
     return this.exit !== undefined;
   }
@@ -192,6 +197,11 @@ export class TerminalSession {
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /** Output bytes the mirror has yet to parse. */
+  get mirrorBacklog(): number {
+    return this.mirror.pending;
   }
 
   info(): TerminalInfo {

@@ -24,7 +24,8 @@ export const DEFAULT_LIMITS: SandboxLimits = loadConfig({}, {}).limits;
 export const DRIVERS = ['namespaces'] as const;
 export type DriverName = (typeof DRIVERS)[number];
 
-async function processesIn(marker: string): Promise<string[]> {
+/** Host processes whose cgroup path contains `marker`. */
+export async function processesIn(marker: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await fs.readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -62,6 +62,8 @@ export class TerminalLink {
   lastError: { code: ErrorCode; message: string } | undefined;
   /** Times the link reattached after losing its connection. */
   reconnects = 0;
+  /** How the last attach restored the screen: a full snapshot, or the bytes missed since `offset`. */
+  restore: 'snapshot' | 'resume' | undefined;
 
   private socket: SocketLike | undefined;
   private generation = 0;
@@ -173,6 +175,7 @@ export class TerminalLink {
         return;
       case 'attached':
         this.attempt = 0;
+        this.restore = msg.restore;
         if (this.status === 'reconnecting') this.reconnects++;
         this.setRole(msg.role);
         if (msg.restore === 'resume') this.resizeInBand(msg.cols, msg.rows);
