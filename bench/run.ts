@@ -3,8 +3,12 @@
 import { writeFileSync } from 'node:fs';
 import { meets, type BenchResult } from './result.js';
 import { benchSandboxes } from './sandbox.js';
+import { benchTerminal } from './terminal.js';
 
-const suites: Array<[string, () => Promise<BenchResult[]>]> = [['sandboxes', benchSandboxes]];
+const suites: Array<[string, () => Promise<BenchResult[]>]> = [
+  ['sandboxes', benchSandboxes],
+  ['terminal', benchTerminal],
+];
 
 const only = process.argv.slice(2);
 const results: BenchResult[] = [];

@@ -4,6 +4,8 @@
 // the server's event loop, and so never a learner's keystroke echo.
 import headless from '@xterm/headless';
 import { SerializeAddon } from '@xterm/addon-serialize';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { MirrorReply, MirrorRequest } from './mirror.js';
 
@@ -12,6 +14,14 @@ const { Terminal } = headless;
 interface Mirror {
   term: InstanceType<typeof Terminal>;
   serializer: SerializeAddon;
+}
+
+// Background work: below the server's main thread (and the learners' shells) for the CPU.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+  if (tid > 0) setPriority(tid, 10);
+} catch {
+  // not Linux, or not allowed: same priority then
 }
 
 const port = parentPort!;

@@ -48,7 +48,9 @@ export class MirrorPool {
   }
 
   private start(): void {
-    const worker = new Worker(workerUrl());
+    // a small young generation: the worker allocates steadily while parsing floods, and RSS is
+    // what a crowded server runs out of
+    const worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.unref();
     worker.on('message', (msg: MirrorReply) => this.mirrors.get(msg.id)?.receive(msg));
     worker.on('error', (err) => this.options.onError?.(err));
@@ -63,8 +65,8 @@ export class MirrorPool {
   }
 
   /** @internal */
-  post(msg: MirrorRequest, transfer?: ArrayBuffer[]): void {
-    if (!this.closed) this.worker.postMessage(msg, transfer);
+  post(msg: MirrorRequest): void {
+    if (!this.closed) this.worker.postMessage(msg);
   }
 
   /** @internal */
@@ -109,10 +111,10 @@ export class Mirror {
 
   write(data: Uint8Array): void {
     if (this.closed || data.length === 0) return;
-    // a copy of its own to hand over: `data` is shared with the WebSocket frames
-    const copy = new Uint8Array(data);
-    this.pending += copy.length;
-    this.pool.post({ op: 'write', id: this.id, data: copy }, [copy.buffer]);
+    // posted, not transferred: the worker gets a copy and `data` stays the WebSocket frames'
+    // (`data` should be the most of its buffer: posting a view copies the whole buffer)
+    this.pending += data.length;
+    this.pool.post({ op: 'write', id: this.id, data });
   }
 
   resize(cols: number, rows: number): void {

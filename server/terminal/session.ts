@@ -29,21 +29,21 @@ export interface FlowLimits {
   mirrorLow: number;
   /** A read-only viewer this far behind stops getting output until it catches up and resyncs. */
   viewerLag: number;
-  /** Output is sent in batches gathered over this long... */
+  /** Output is sent in batches gathered over this long (unless the writer has nearly nothing to process)... */
   batchMs: number;
   /** ...or as soon as a batch holds this many bytes. */
   maxBatch: number;
-  /** After input, output goes out unbatched for this long: it is the echo. */
+  /** After input, output goes out unbatched for this long (and the first output after it anyway): it is the echo. */
   echoWindowMs: number;
   /** Bytes of recent output kept for clients that resume. */
   history: number;
 }
 
 export const DEFAULT_FLOW: FlowLimits = {
-  high: 256 * 1024,
-  low: 64 * 1024,
-  mirrorHigh: 1024 * 1024,
-  mirrorLow: 256 * 1024,
+  high: 512 * 1024,
+  low: 256 * 1024,
+  mirrorHigh: 512 * 1024,
+  mirrorLow: 128 * 1024,
   viewerLag: 1024 * 1024,
   batchMs: 4,
   maxBatch: 64 * 1024,
@@ -147,6 +147,7 @@ export class TerminalSession {
   private batchSize = 0;
   private batchTimer: NodeJS.Timeout | undefined;
   private eagerUntil = 0;
+  private echoPending = false;
   private paused = false;
   private exit: TerminalExit | undefined;
   private readonly syncs = new Set<Promise<void>>();
@@ -305,6 +306,7 @@ export class TerminalSession {
     this.activity.input(data);
     // what was printed before the keystroke goes first, and its echo right after
     this.flush();
+    this.echoPending = true;
     this.eagerUntil = performance.now() + this.flow.echoWindowMs;
     this.pty.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     this.options.onInput?.();
@@ -361,7 +363,12 @@ export class TerminalSession {
     this.activity.output();
     this.batch.push(chunk);
     this.batchSize += chunk.length;
-    if (this.batchSize >= this.flow.maxBatch || performance.now() < this.eagerUntil) this.flush();
+    // batch while the writer's xterm.js is busy; a writer running dry gets bytes at once
+    const hungry = this.writerViewer !== undefined && this.writerViewer.unacked < this.flow.maxBatch;
+    // the first output after a keystroke is its echo, however long the shell took to answer
+    const echo = this.echoPending || performance.now() < this.eagerUntil;
+    this.echoPending = false;
+    if (hungry || echo || this.batchSize >= this.flow.maxBatch) this.flush();
     else this.batchTimer ??= setTimeout(() => this.flush(), this.flow.batchMs);
   }
 
