@@ -4,9 +4,11 @@ import { writeFileSync } from 'node:fs';
 import { meets, type BenchResult } from './result.js';
 import { benchChecks } from './checks.js';
 import { benchSandboxes } from './sandbox.js';
+import { benchTerminal } from './terminal.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['sandboxes', benchSandboxes],
+  ['terminal', benchTerminal],
   ['checks', benchChecks],
 ];
 

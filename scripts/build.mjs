@@ -54,7 +54,9 @@ if (mtime(tsOut) < tsInputs) {
 const webBuild = path.join(root, 'web', 'build.mjs');
 if (existsSync(webBuild)) {
   const webOut = path.join(dist, 'web', '.built');
-  if (mtime(webOut) < newest(path.join(root, 'web'), () => true)) {
+  // the page also bundles the wire protocol it shares with the server
+  const webInputs = Math.max(newest(path.join(root, 'web'), () => true), mtime(path.join(root, 'server/terminal/protocol.ts')));
+  if (mtime(webOut) < webInputs) {
     step('web', () => execFileSync(process.execPath, [webBuild], { stdio: 'inherit' }));
   }
 }

@@ -14,6 +14,7 @@ const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
   ['--instance <name>', 'instance', 'name for this server\'s cgroups and containers (BOXLAB_INSTANCE, default boxlab)'],
   ['--max-sandboxes <n>', 'maxSandboxes', 'most sandboxes at once (BOXLAB_MAX_SANDBOXES, default 128)'],
   ['--idle-timeout <duration>', 'idleTimeoutMs', 'destroy sandboxes unused this long, 0 never (BOXLAB_IDLE_TIMEOUT, default 30m)'],
+  ['--terminal-grace <duration>', 'terminalGraceMs', 'end a terminal no browser has attached for this long (BOXLAB_TERMINAL_GRACE, default 5m)'],
   ['--memory <size>', 'limits.memoryBytes', 'memory per sandbox (BOXLAB_MEMORY, default 512m)'],
   ['--pids <n>', 'limits.pids', 'processes per sandbox (BOXLAB_PIDS, default 512)'],
   ['--cpus <n>', 'limits.cpus', 'CPUs per sandbox (BOXLAB_CPUS, default 1)'],

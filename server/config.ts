@@ -54,6 +54,8 @@ export const configSchema = z.object({
   maxSandboxes: int.min(1).default(128),
   /** A sandbox nobody used for this long is destroyed (0: never). */
   idleTimeoutMs: duration.default(30 * 60_000),
+  /** A terminal no browser is attached to ends after this long (a reload or a dropped connection comes back sooner). */
+  terminalGraceMs: duration.default(5 * 60_000),
   limits: z.object({
     memoryBytes: size.default(512 * 1024 ** 2),
     pids: int.min(16).default(512),
@@ -91,6 +93,7 @@ const ENV: Record<string, string> = {
   BOXLAB_INSTANCE: 'instance',
   BOXLAB_MAX_SANDBOXES: 'maxSandboxes',
   BOXLAB_IDLE_TIMEOUT: 'idleTimeoutMs',
+  BOXLAB_TERMINAL_GRACE: 'terminalGraceMs',
   BOXLAB_MEMORY: 'limits.memoryBytes',
   BOXLAB_PIDS: 'limits.pids',
   BOXLAB_CPUS: 'limits.cpus',

@@ -1,16 +1,48 @@
 // The HTTP routes: wires the subsystems to the web.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import express from 'express';
+import type { Logger } from '../log.js';
+import { DIST_DIR } from '../paths.js';
 import type { SandboxManager } from '../sandbox/manager.js';
+import type { TerminalRegistry } from '../terminal/registry.js';
+import { apiRouter } from './api.js';
+import type { Identity } from './identity.js';
+import type { Ownership } from './ownership.js';
+import { requestGuard, securityHeaders } from './security.js';
 
 export interface AppDeps {
   sandboxes: SandboxManager;
+  terminals: TerminalRegistry;
+  identity: Identity;
+  ownership: Ownership;
+  /** The address the server listens on (a loopback server refuses foreign Host headers). */
+  listenHost: string;
+  log?: Logger;
+  /** The built browser assets; default dist/web. */
+  webDir?: string;
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', 'strong');
+  app.use(securityHeaders());
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, sandboxes: deps.sandboxes.count });
+  });
+  app.use(requestGuard(deps.listenHost));
+  app.use(deps.identity.middleware());
+  app.use('/api', apiRouter(deps));
+
+  const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
+  // revalidated on every load (ETag): the asset names carry no hash
+  app.use(express.static(webDir, { index: 'index.html', dotfiles: 'ignore', cacheControl: true, maxAge: 0, setHeaders: (res) => res.set('Cache-Control', 'no-cache') }));
+  app.get('/', (_req, res) => {
+    res.status(existsSync(webDir) ? 404 : 503).type('text/plain').send(`the web page is not built: run "npm run build" (missing ${webDir})`);
+  });
+  app.use((req, res) => {
+    res.status(404).type('text/plain').send(`not found: ${req.path}`);
   });
   return app;
 }

@@ -31,7 +31,8 @@ export const DOCKER_TEST_IMAGE = process.env.BOXLAB_TEST_DOCKER_IMAGE ?? '';
 /** The drivers the sandbox suite runs against: docker too when an engine answers. */
 export const DRIVERS: DriverName[] = DOCKER_TEST_IMAGE ? ['namespaces', 'docker'] : ['namespaces'];
 
-async function processesIn(marker: string): Promise<string[]> {
+/** Host processes whose cgroup path contains `marker`. */
+export async function processesIn(marker: string): Promise<string[]> {
   const found: string[] = [];
   for (const entry of await fs.readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

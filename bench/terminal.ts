@@ -1,0 +1,242 @@
+// The terminal's figures, in one run against a real boxlab server in a process
+// of its own: keystroke-to-echo latency (idle, and while 5 of 50 terminals
+// flood), cat throughput to a headless xterm.js with flow control, Ctrl-C to
+// prompt under a flood, server memory per flooding terminal, and the time a
+// reconnecting client takes to get its screen back.
+import { fork } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import headless from '@xterm/headless';
+import WebSocket from 'ws';
+import { decodeServer, encodeClient, type ClientMessage, type ServerMessage } from '../server/terminal/protocol.js';
+import { Learner } from '../test/helpers/server.js';
+import type { BenchResult } from './result.js';
+import { percentile, round } from './stats.js';
+import type { FloodJob } from './flood-clients.js';
+import { openClient, startServerProcess, type ServerProcess } from './terminal-clients.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const MB = 1e6;
+
+interface Terminal {
+  learner: Learner;
+  sandbox: string;
+  id: string;
+}
+
+async function newTerminal(server: ServerProcess, cols = 80, rows = 24): Promise<Terminal> {
+  const learner = await Learner.visit(server.url);
+  const sandbox = (await learner.createSandbox()).id;
+  const id = (await learner.createTerminal(sandbox, { cols, rows })).id;
+  return { learner, sandbox, id };
+}
+
+/** A bare client that times keystroke echoes: it acknowledges output at once and parses nothing. */
+class EchoProbe {
+  private waiting: ((at: number) => void) | undefined;
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const msg = decodeServer(new Uint8Array(data));
+      if (msg.type !== 'output') return;
+      const at = performance.now();
+      this.send({ type: 'ack', bytes: msg.data.length });
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting?.(at);
+    });
+  }
+
+  static async open(t: Terminal): Promise<EchoProbe> {
+    const ws = new WebSocket(t.learner.wsUrl(t.id), { headers: { cookie: t.learner.cookie, origin: t.learner.origin } });
+    const snapshot = new Promise<void>((resolve) => ws.on('message', (data: Buffer) => data[0] === 0x01 && resolve()));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const probe = new EchoProbe(ws);
+    probe.send({ type: 'hello', cols: 80, rows: 24 });
+    await snapshot;
+    await sleep(50); // the prompt's last bytes
+    return probe;
+  }
+
+  send(msg: ClientMessage): void {
+    this.ws.send(encodeClient(msg));
+  }
+
+  /** Milliseconds from sending a key to the first output after it (its echo). */
+  async keystroke(key: string): Promise<number> {
+    const echoed = new Promise<number>((resolve) => (this.waiting = resolve));
+    const sent = performance.now();
+    this.send({ type: 'input', data: new TextEncoder().encode(key) });
+    return (await echoed) - sent;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Types x, backspace, x, backspace... and times each echo. */
+async function echoSamples(probes: EchoProbe[], count: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const probe = probes[i % probes.length]!;
+    const key = Math.floor(i / probes.length) % 2 === 0 ? 'x' : '\x7f';
+    samples.push(await probe.keystroke(key));
+    await sleep(2);
+  }
+  return samples;
+}
+
+async function idleEcho(server: ServerProcess): Promise<BenchResult[]> {
+  const probe = await EchoProbe.open(await newTerminal(server));
+  await echoSamples([probe], 40); // warm-up
+  const samples = await echoSamples([probe], 500);
+  probe.close();
+  return [
+    { name: 'terminal echo p50 (idle)', value: round(percentile(samples, 50), 3), unit: 'ms', target: '<= 1' },
+    { name: 'terminal echo p99 (idle)', value: round(percentile(samples, 99), 3), unit: 'ms', target: '<= 5' },
+  ];
+}
+
+async function throughput(server: ServerProcess): Promise<BenchResult[]> {
+  const t = await newTerminal(server, 120, 40);
+  const client = await openClient(t.learner, t.id, 120, 40);
+  // 100 MiB of base64 text in lines of 100 characters, made before the clock starts
+  const made = client.screen.waitFor('PREP-1-DONE');
+  client.link.input('head -c 78643200 /dev/urandom | base64 -w 100 > /tmp/big; echo PREP-$((0+1))-DONE\r');
+  await made;
+  const done = client.screen.waitFor('CAT-2-END');
+  const from = client.link.offset;
+  const started = performance.now();
+  client.link.input('cat /tmp/big; echo CAT-$((1+1))-END\r');
+  const ended = await done;
+  const bytes = client.link.offset - from;
+  client.link.input('rm /tmp/big\r');
+  await sleep(100);
+  client.close();
+  return [{ name: 'terminal throughput (100 MiB cat, headless client)', value: round(bytes / MB / ((ended - started) / 1000), 1), unit: 'MB/s', target: '>= 25' }];
+}
+
+async function ctrlC(server: ServerProcess): Promise<BenchResult[]> {
+  const t = await newTerminal(server, 120, 40);
+  const client = await openClient(t.learner, t.id, 120, 40);
+  const samples: number[] = [];
+  for (let i = 0; i < 21; i++) {
+    const from = client.link.offset;
+    client.link.input('yes\r');
+    while (client.link.offset - from < 2 * 1024 * 1024) await sleep(5);
+    const prompt = client.screen.waitFor('\x1b[0m# ');
+    const sent = performance.now();
+    client.link.input('\x03');
+    const at = await prompt;
+    if (i > 0) samples.push(at - sent); // the first is a warm-up
+    await sleep(100);
+  }
+  client.close();
+  return [
+    { name: 'terminal Ctrl-C to prompt p50 (yes flood)', value: round(percentile(samples, 50)), unit: 'ms', target: '' },
+    { name: 'terminal Ctrl-C to prompt p95 (yes flood)', value: round(percentile(samples, 95)), unit: 'ms', target: '<= 100' },
+  ];
+}
+
+async function restore(server: ServerProcess): Promise<BenchResult[]> {
+  const t = await newTerminal(server, 120, 40);
+  const client = await openClient(t.learner, t.id, 120, 40);
+  // a full screen plus 100 rows of scrollback, in colour
+  const filled = client.screen.waitFor('FILL-1-DONE');
+  client.link.input('ls -la --color=always /usr/bin /usr/lib/x86_64-linux-gnu | head -139; echo FILL-$((0+1))-DONE\r');
+  await filled;
+  client.close();
+  await sleep(100);
+  const samples: number[] = [];
+  let snapshotBytes = 0;
+  let rowsRestored = 0;
+  for (let i = 0; i < 33; i++) {
+    const started = performance.now();
+    const ws = new WebSocket(t.learner.wsUrl(t.id), { headers: { cookie: t.learner.cookie, origin: t.learner.origin } });
+    const term = new headless.Terminal({ cols: 120, rows: 40, scrollback: 1000, allowProposedApi: true });
+    const restored = new Promise<number>((resolve) => {
+      ws.on('message', (data: Buffer) => {
+        const msg: ServerMessage = decodeServer(new Uint8Array(data));
+        if (msg.type !== 'snapshot') return;
+        snapshotBytes = msg.data.length;
+        term.write(msg.data, () => resolve(performance.now()));
+      });
+    });
+    ws.once('open', () => ws.send(encodeClient({ type: 'hello', cols: 120, rows: 40, role: 'viewer' })));
+    const at = await restored;
+    rowsRestored = term.buffer.active.length;
+    if (i >= 3) samples.push(at - started); // three warm-ups
+    ws.close();
+    term.dispose();
+  }
+  if (rowsRestored < 140) throw new Error(`the snapshot restored ${rowsRestored} rows, not a screen and 100 rows of scrollback`);
+  console.error(`bench: snapshot of ${rowsRestored} rows is ${snapshotBytes} bytes`);
+  return [
+    { name: 'terminal reconnect restore p50 (40 rows + 100 scrollback)', value: round(percentile(samples, 50)), unit: 'ms', target: '' },
+    { name: 'terminal reconnect restore p95 (40 rows + 100 scrollback)', value: round(percentile(samples, 95)), unit: 'ms', target: '<= 50' },
+  ];
+}
+
+/** 50 terminals in 50 sandboxes: 5 flood (their browsers in another process), the other 45 are typed in. */
+export async function crowd(server: ServerProcess): Promise<BenchResult[]> {
+  const rssEmpty = server.rss();
+  const terminals: Terminal[] = [];
+  for (let i = 0; i < 50; i++) terminals.push(await newTerminal(server));
+  const flooders = terminals.slice(0, 5);
+  const probes: EchoProbe[] = [];
+  for (const t of terminals.slice(5)) probes.push(await EchoProbe.open(t));
+  const job: FloodJob = { learners: flooders.map((t) => ({ cookie: t.learner.cookie, origin: t.learner.origin, base: server.url.replace(/^http/, 'ws'), terminal: t.id })) };
+  const floods = fork(fileURLToPath(new URL('./flood-clients.ts', import.meta.url)), [JSON.stringify(job)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // the flooding browsers would be on learners' machines, not the server's: here they share its two
+  // cores, so they run below it rather than take its CPU
+  setPriority(floods.pid!, 10);
+  const reply = () => new Promise<Record<string, number | boolean>>((resolve) => floods.once('message', resolve as (m: unknown) => void));
+  await reply();
+  await echoSamples(probes, 90); // warm-up
+  await sleep(500);
+  const rssIdle = server.rss();
+
+  floods.send('start');
+  await reply();
+  await sleep(1500); // the floods get going
+  let rssPeak = 0;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, server.rss())), 100);
+  const floodStart = performance.now();
+  const { monitorEventLoopDelay } = await import('node:perf_hooks'); const h = monitorEventLoopDelay({ resolution: 1 }); h.enable(); const lagT = setInterval(() => { console.error(`LAG bench p99=${(h.percentile(99)/1e6).toFixed(1)} max=${(h.max/1e6).toFixed(1)}`); h.reset(); }, 1000);
+  const samples = await echoSamples(probes, 900);
+  clearInterval(lagT); const sorted = [...samples].sort((a, b) => b - a); console.error('worst', sorted.slice(0, 12).map((x) => x.toFixed(1)).join(' '));
+  await sleep(Math.max(0, 3000 - (performance.now() - floodStart)));
+  clearInterval(sampler);
+  floods.send('stop');
+  const { received } = await reply();
+  const floodSeconds = (performance.now() - floodStart + 1500) / 1000;
+  await new Promise((resolve) => (floods.exitCode === null ? floods.once('exit', resolve) : resolve(undefined)));
+  for (const p of probes) p.close();
+  console.error(`bench: 5 floods moved ${round(Number(received) / MB / floodSeconds, 1)} MB/s in all to their clients`);
+  return [
+    { name: 'terminal echo p50 (45 idle of 50, 5 flooding)', value: round(percentile(samples, 50), 3), unit: 'ms', target: '' },
+    { name: 'terminal echo p99 (45 idle of 50, 5 flooding)', value: round(percentile(samples, 99), 3), unit: 'ms', target: '<= 10' },
+    { name: 'terminal server memory per idle terminal', value: round((rssIdle - rssEmpty) / 50 / MB), unit: 'MB', target: '' },
+    { name: 'terminal server memory growth per flooding terminal', value: round(Math.max(0, rssPeak - rssIdle) / 5 / MB), unit: 'MB', target: '<= 10' },
+  ];
+}
+
+export async function benchTerminal(): Promise<BenchResult[]> {
+  const server = await startServerProcess('bench-terminal', ['--max-sandboxes', '64', '--idle-timeout', '0']);
+  const results: BenchResult[] = [];
+  try {
+    for (const [name, run] of [
+      ['idle echo', idleEcho],
+      ['throughput', throughput],
+      ['Ctrl-C', ctrlC],
+      ['restore', restore],
+      ['50 terminals', crowd],
+    ] as const) {
+      console.error(`bench: terminal: ${name}...`);
+      results.push(...(await run(server)));
+    }
+  } finally {
+    await server.stop();
+  }
+  return results;
+}

@@ -1,0 +1,95 @@
+// Who is asking: an anonymous learner id, issued on the first visit in a
+// cookie (httpOnly, SameSite=Lax, Secure over HTTPS) and signed with a
+// server key kept in the data dir, so it cannot be forged or guessed and
+// survives a restart. There are no accounts: the cookie is the learner.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import type { NextFunction, Request, Response } from 'express';
+
+export const LEARNER_COOKIE = 'boxlab_learner';
+const MAX_AGE_S = 365 * 24 * 3600;
+
+/** Reads the signing key from `<dataDir>/identity.key`, creating it (once, even with several servers starting) if missing. */
+export async function loadIdentityKey(dataDir: string): Promise<Buffer> {
+  const file = path.join(dataDir, 'identity.key');
+  const existing = await fs.readFile(file).catch(() => undefined);
+  if (existing && existing.length >= 32) return existing;
+  await fs.mkdir(dataDir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await fs.writeFile(tmp, randomBytes(32), { mode: 0o600 });
+  // link() fails if another process got there first: then theirs is the key
+  await fs.link(tmp, file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  await fs.unlink(tmp);
+  return fs.readFile(file);
+}
+
+export function parseCookies(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>();
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) cookies.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  return cookies;
+}
+
+function isHttps(req: IncomingMessage): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+  // behind a TLS-terminating proxy; a client lying here only makes its own cookie Secure
+  const forwarded = req.headers['x-forwarded-proto'];
+  return (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() === 'https';
+}
+
+export class Identity {
+  constructor(private readonly key: Buffer) {}
+
+  private sign(id: string): string {
+    return createHmac('sha256', this.key).update(id).digest('base64url');
+  }
+
+  /** A new learner id and its cookie value. */
+  issue(): { id: string; cookie: string } {
+    const id = randomBytes(16).toString('base64url');
+    return { id, cookie: `${id}.${this.sign(id)}` };
+  }
+
+  /** The learner id in a cookie value, if the signature holds. */
+  verify(cookie: string | undefined): string | undefined {
+    const m = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(cookie ?? '');
+    if (!m) return undefined;
+    const expected = Buffer.from(this.sign(m[1]!));
+    const given = Buffer.from(m[2]!);
+    return timingSafeEqual(expected, given) ? m[1] : undefined;
+  }
+
+  /** The learner a request (HTTP or WebSocket upgrade) comes from, if it carries a valid cookie. */
+  fromRequest(req: IncomingMessage): string | undefined {
+    return this.verify(parseCookies(req.headers.cookie).get(LEARNER_COOKIE));
+  }
+
+  setCookieHeader(value: string, req: IncomingMessage): string {
+    return `${LEARNER_COOKIE}=${value}; Path=/; Max-Age=${MAX_AGE_S}; HttpOnly; SameSite=Lax${isHttps(req) ? '; Secure' : ''}`;
+  }
+
+  /** Express middleware: every request gets a learner (`learnerOf(res)`), a new visitor a new cookie. */
+  middleware() {
+    return (req: Request, res: Response, next: NextFunction) => {
+      let learner = this.fromRequest(req);
+      if (!learner) {
+        const issued = this.issue();
+        learner = issued.id;
+        res.append('Set-Cookie', this.setCookieHeader(issued.cookie, req));
+      }
+      res.locals.learner = learner;
+      next();
+    };
+  }
+}
+
+/** The learner of a request that went through Identity.middleware(). */
+export function learnerOf(res: Response): string {
+  return res.locals.learner as string;
+}

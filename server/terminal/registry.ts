@@ -1,0 +1,128 @@
+// Every terminal of the server: several per sandbox, each outliving its
+// clients for a grace period (a reload or a dropped connection reattaches to
+// the same shell), then ended with its whole process session.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { SandboxManager } from '../sandbox/manager.js';
+import { MirrorPool } from './mirror.js';
+import { sizeError } from './protocol.js';
+import { TerminalError, TerminalSession, type FlowLimits } from './session.js';
+
+export interface TerminalRegistryOptions {
+  /** A terminal with no client for this long ends. */
+  graceMs: number;
+  maxPerSandbox?: number;
+  /** Lines of scrollback a reattaching client gets back. */
+  scrollback?: number;
+  /** The command a terminal runs. */
+  shell?: string[];
+  flow?: Partial<FlowLimits>;
+  settleMs?: number;
+  /** SIGHUP-to-SIGKILL grace when a terminal is ended. */
+  killGraceMs?: number;
+  log?: Logger;
+}
+
+const TOUCH_EVERY_MS = 1000;
+
+export class TerminalRegistry {
+  readonly mirrors: MirrorPool;
+  private readonly terminals = new Map<string, TerminalSession>();
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+  private closing = false;
+
+  constructor(private readonly sandboxes: SandboxManager, private readonly options: TerminalRegistryOptions) {
+    this.mirrors = new MirrorPool({
+      scrollback: options.scrollback ?? 1000,
+      onError: (err) => options.log?.error({ err }, 'terminal mirror'),
+    });
+  }
+
+  get maxPerSandbox(): number {
+    return this.options.maxPerSandbox ?? 8;
+  }
+
+  /** Starts a login shell in the sandbox, on a terminal of the given size. */
+  create(sandboxId: string, size: { cols: number; rows: number }): TerminalSession {
+    if (this.closing) throw new TerminalError('ended', 'the server is stopping');
+    const bad = sizeError(size.cols, size.rows);
+    if (bad) throw new TerminalError('bad-size', bad);
+    if (this.list(sandboxId).length >= this.maxPerSandbox) {
+      throw new TerminalError('too-many-terminals', `a sandbox has at most ${this.maxPerSandbox} terminals; close one first`);
+    }
+    const pty = this.sandboxes.spawnPty(sandboxId, this.options.shell ?? ['bash', '-l'], size);
+    const id = `term-${randomBytes(6).toString('hex')}`;
+    let lastTouch = 0;
+    const log = this.options.log?.child({ terminal: id, sandbox: sandboxId });
+    const session = new TerminalSession({
+      id,
+      sandboxId,
+      pty,
+      cols: size.cols,
+      rows: size.rows,
+      mirror: this.mirrors.open(size.cols, size.rows),
+      ...(this.options.flow ? { flow: this.options.flow } : {}),
+      ...(this.options.settleMs !== undefined ? { settleMs: this.options.settleMs } : {}),
+      onInput: () => {
+        const now = Date.now();
+        if (now - lastTouch < TOUCH_EVERY_MS) return;
+        lastTouch = now;
+        this.sandboxes.touch(sandboxId);
+      },
+      onError: (err) => log?.error({ err }, 'terminal listener failed'),
+    });
+    this.terminals.set(id, session);
+    session.onViewers((count) => (count === 0 ? this.startGrace(session) : this.stopGrace(id)));
+    session.onEnded((exit) => {
+      this.stopGrace(id);
+      this.terminals.delete(id);
+      log?.info({ exit }, 'terminal ended');
+    });
+    this.startGrace(session);
+    log?.info({ cols: size.cols, rows: size.rows }, 'terminal started');
+    return session;
+  }
+
+  get(id: string): TerminalSession | undefined {
+    return this.terminals.get(id);
+  }
+
+  /** Live terminals, of one sandbox or of all. */
+  list(sandboxId?: string): TerminalSession[] {
+    return [...this.terminals.values()].filter((t) => !t.isEnded && (sandboxId === undefined || t.sandboxId === sandboxId));
+  }
+
+  /** Ends a terminal and every process it started. */
+  async end(id: string): Promise<void> {
+    await this.terminals.get(id)?.end(this.options.killGraceMs);
+  }
+
+  /** Ends the terminals of a sandbox (that is being destroyed or is gone). */
+  async endSandbox(sandboxId: string): Promise<void> {
+    await Promise.all(this.list(sandboxId).map((t) => t.end(this.options.killGraceMs)));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.terminals.values()].map((t) => t.end(this.options.killGraceMs)));
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.graceTimers.clear();
+    await this.mirrors.close();
+  }
+
+  private startGrace(session: TerminalSession): void {
+    if (session.isEnded || this.graceTimers.has(session.id)) return;
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(session.id);
+      this.options.log?.info({ terminal: session.id }, 'terminal ended: no client for the grace period');
+      void session.end(this.options.killGraceMs);
+    }, this.options.graceMs);
+    timer.unref();
+    this.graceTimers.set(session.id, timer);
+  }
+
+  private stopGrace(id: string): void {
+    clearTimeout(this.graceTimers.get(id));
+    this.graceTimers.delete(id);
+  }
+}

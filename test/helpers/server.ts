@@ -1,0 +1,123 @@
+// A real boxlab server in this process (port 0, a cgroup instance of its own,
+// the shared rootfs), and learners that talk to it as a browser would: a
+// cookie jar, same-origin requests, WebSocket upgrades with an Origin.
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { loadConfig, type ConfigInput } from '../../server/config.js';
+import { startServer, type RunningServer } from '../../server/main.js';
+import { detectCgroups } from '../../server/sandbox/cgroups.js';
+import { processesIn } from './drivers.js';
+import { TEST_DATA_DIR, TEST_SUITE, testInstance } from './env.js';
+
+export interface TestServer extends RunningServer {
+  instance: string;
+  /** A new learner (a browser with an empty cookie jar). */
+  learner(): Promise<Learner>;
+  /** Processes and cgroups of this server's sandboxes still on the host. */
+  leftovers(): Promise<string[]>;
+}
+
+export async function startTestServer(label: string, overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
+  const instance = testInstance(label);
+  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: TEST_DATA_DIR, instance, logLevel: 'silent', ...overrides, rootfs: { suite: TEST_SUITE } }, {});
+  const server = await startServer(config);
+  return {
+    ...server,
+    instance,
+    learner: () => Learner.visit(server.url),
+    async leftovers() {
+      const found: string[] = [];
+      for (const h of detectCgroups().hierarchies) {
+        const dir = path.join(h.mountPoint, instance);
+        if (existsSync(dir) && (await fs.readdir(dir)).some((e) => e.startsWith('sbx-'))) found.push(`cgroup ${dir}`);
+      }
+      found.push(...(await processesIn(`/${instance}/`)));
+      return found;
+    },
+  };
+}
+
+export interface SandboxJson {
+  id: string;
+  hostname: string;
+  terminals: TerminalJson[];
+}
+
+export interface TerminalJson {
+  id: string;
+  sandboxId: string;
+  cols: number;
+  rows: number;
+  viewers: number;
+  socket: string;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(`${status}: ${message}`);
+  }
+}
+
+export class Learner {
+  private constructor(readonly url: string, readonly cookie: string) {}
+
+  /** Loads the page once, as a browser would, and keeps the cookie it is given. */
+  static async visit(url: string): Promise<Learner> {
+    const res = await fetch(`${url}/api/sandboxes`);
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('boxlab_learner='));
+    if (!cookie) throw new Error('the server set no learner cookie');
+    return new Learner(url, cookie.split(';')[0]!);
+  }
+
+  get origin(): string {
+    return new URL(this.url).origin;
+  }
+
+  fetch(pathname: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('cookie', this.cookie);
+    if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+    if (init.method && init.method !== 'GET' && !headers.has('origin')) headers.set('origin', this.origin);
+    return fetch(`${this.url}${pathname}`, { ...init, headers });
+  }
+
+  async json<T>(pathname: string, init: RequestInit = {}): Promise<T> {
+    const res = await this.fetch(pathname, init);
+    if (!res.ok) throw new ApiError(res.status, ((await res.json().catch(() => ({}))) as { error?: string }).error ?? res.statusText);
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  }
+
+  createSandbox(): Promise<SandboxJson> {
+    return this.json<SandboxJson>('/api/sandboxes', { method: 'POST' });
+  }
+
+  createTerminal(sandboxId: string, size = { cols: 80, rows: 24 }): Promise<TerminalJson> {
+    return this.json<TerminalJson>(`/api/sandboxes/${sandboxId}/terminals`, { method: 'POST', body: JSON.stringify(size) });
+  }
+
+  wsUrl(terminalId: string): string {
+    return `${this.url.replace(/^http/, 'ws')}/ws/terminals/${terminalId}`;
+  }
+
+  /** A raw WebSocket to a terminal, with this learner's cookie and the server's Origin unless told otherwise. */
+  socket(terminalId: string, headers: Record<string, string> = {}): WebSocket {
+    return new WebSocket(this.wsUrl(terminalId), { headers: { cookie: this.cookie, origin: this.origin, ...headers } });
+  }
+}
+
+/** Resolves with the HTTP status of a refused WebSocket upgrade (or 101 if it was accepted). */
+export function upgradeStatus(ws: WebSocket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.once('open', () => {
+      resolve(101);
+      ws.close();
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Bundles the browser page (web/) into dist/web: one script, one stylesheet,
+// the HTML and its icon, all served by boxlab itself (nothing from a CDN).
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const web = path.dirname(fileURLToPath(import.meta.url));
+const out = path.join(web, '..', 'dist', 'web');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+await build({
+  entryPoints: [
+    { in: path.join(web, 'main.ts'), out: 'app' },
+    { in: path.join(web, 'styles.css'), out: 'app' },
+  ],
+  outdir: out,
+  bundle: true,
+  format: 'esm',
+  target: ['es2022', 'chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+for (const file of ['index.html', 'favicon.svg']) copyFileSync(path.join(web, file), path.join(out, file));
+writeFileSync(path.join(out, '.built'), `${new Date().toISOString()}\n`);
