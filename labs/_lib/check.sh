@@ -253,18 +253,23 @@ root_of() { printf '/proc/%s/root\n' "$1"; }
 # enabled for children. v1: one tree per controller, /sys/fs/cgroup/CTRL/NAME.
 # NAME is a path below the root ("demo" or "demo/child").
 
+# Where the tree is, and which version it is: CG_ROOT and CG_VERSION are set
+# only by the tests of this file, which fake a tree of each version.
+CG_ROOT=${CG_ROOT:-/sys/fs/cgroup}
+
 # cg_version: 2 when /sys/fs/cgroup is the unified (v2) hierarchy, else 1.
 cg_version() {
-  if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then echo 2; else echo 1; fi
+  if [ -n "${CG_VERSION:-}" ]; then echo "$CG_VERSION"
+  elif [ "$(stat -f -c %T "$CG_ROOT" 2>/dev/null)" = cgroup2fs ]; then echo 2; else echo 1; fi
 }
 
 # cg_dir CONTROLLER NAME: the directory of cgroup NAME that holds
 # CONTROLLER's files (memory, pids, cpu). Does not check it exists.
 cg_dir() {
   if [ "$(cg_version)" = 2 ]; then
-    printf '/sys/fs/cgroup/%s\n' "$2"
+    printf '%s/%s\n' "$CG_ROOT" "$2"
   else
-    printf '/sys/fs/cgroup/%s/%s\n' "$1" "$2"
+    printf '%s/%s/%s\n' "$CG_ROOT" "$1" "$2"
   fi
 }
 
@@ -273,9 +278,9 @@ cg_exists() { [ -f "$(cg_dir "$1" "$2")/cgroup.procs" ]; }
 
 # cg_procs CONTROLLER NAME: the pids in cgroup NAME (not its children).
 cg_procs() {
-  local f
-  f="$(cg_dir "$1" "$2")/cgroup.procs"
-  [ -s "$f" ] && cat "$f"
+  local out
+  out=$(cat "$(cg_dir "$1" "$2")/cgroup.procs" 2>/dev/null)   # cgroup files report size 0: read, never test -s
+  [ -n "$out" ] && printf '%s\n' "$out"
 }
 
 # cg_read CONTROLLER NAME FILE: the content of a cgroup file.
