@@ -420,11 +420,16 @@ in_netns() {
 }
 
 # pings HANDLE ADDRESS: true if one ping from that namespace gets an answer
-# within a second. Use "-" as HANDLE for the sandbox's own namespace.
+# within half a second (plenty inside one machine; retry for slow starts).
+# Use "-" as HANDLE for the sandbox's own namespace.
 pings() {
-  if [ "$1" = - ]; then ping -c1 -W1 -q "$2" >/dev/null 2>&1
-  else in_netns "$1" ping -c1 -W1 -q "$2" >/dev/null 2>&1; fi
+  if [ "$1" = - ]; then ping -c1 -W0.5 -q "$2" >/dev/null 2>&1
+  else in_netns "$1" ping -c1 -W0.5 -q "$2" >/dev/null 2>&1; fi
 }
+
+# routes_to HANDLE ADDRESS: true if that namespace has a route to ADDRESS
+# (cheap: lets a check skip namespaces that cannot possibly reach it).
+routes_to() { in_netns "$1" ip route get "$2" >/dev/null 2>&1; }
 
 # netns_addrs HANDLE: the IPv4 addresses (without prefix length) of the
 # namespace's interfaces other than loopback, one per line.
