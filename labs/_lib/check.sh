@@ -243,6 +243,16 @@ own_mount_fstype() {
   [ -n "$t" ] && printf '%s\n' "$t"
 }
 
+# os_release_id PID: the ID= of the os-release file PID sees in its root
+# directory ("debian", or the ID of a lesson's image); fails if none.
+os_release_id() {
+  local f
+  for f in /proc/"$1"/root/etc/os-release /proc/"$1"/root/usr/lib/os-release; do
+    [ -r "$f" ] && { sed -n 's/^ID="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$f" | head -n1; return 0; }
+  done
+  return 1
+}
+
 # root_of PID: a path to PID's root directory usable from the check
 # (/proc/PID/root), through which paths resolve in PID's mount namespace.
 root_of() { printf '/proc/%s/root\n' "$1"; }
