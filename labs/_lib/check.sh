@@ -141,9 +141,9 @@ nspid() {
 
 # cmdline PID: PID's command line, for messages ("sleep infinity").
 cmdline() {
-  local a out=''
-  while IFS= read -r -d '' a; do out+="${out:+ }$a"; done </proc/"$1"/cmdline 2>/dev/null
-  printf '%s\n' "$out"
+  local a text=''
+  while IFS= read -r -d '' a; do text+="${text:+ }$a"; done </proc/"$1"/cmdline 2>/dev/null
+  printf '%s\n' "$text"
 }
 
 # ---------------------------------------------------------------------------
@@ -218,6 +218,16 @@ ns_file_type() {
   target=$(findmnt -n -o SOURCE --mountpoint "$1" | tail -n1)   # e.g. nsfs[uts:[4026532...]]
   target=${target#*[}
   printf '%s\n' "${target%%:*}"
+}
+
+# userns_owner PID: the uid (as the check sees it) that created PID's user
+# namespace: 0 for one root made, a user's uid for a rootless one.
+userns_owner() {
+  python3 - "$1" <<'PY' 2>/dev/null
+import fcntl, os, struct, sys
+fd = os.open("/proc/%s/ns/user" % sys.argv[1], os.O_RDONLY)
+print(struct.unpack("I", fcntl.ioctl(fd, 0xB704, b"\0" * 4))[0])  # NS_GET_OWNER_UID
+PY
 }
 
 # uid_map PID: PID's user namespace uid map, "inside outside count" per line.
