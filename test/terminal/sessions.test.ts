@@ -106,6 +106,7 @@ it('keeps a slow watcher from holding up the writer, then resyncs it with a snap
   const writer = track(new HeadlessClient(learner, id));
   await writer.waitPrompt();
   const slow = track(await RawClient.attach(learner, id, { role: 'viewer' }, false)); // never acknowledges
+  await slow.next('snapshot'); // the screen it joins with (it may come after 'attached')
   const snapshotsBefore = slow.messages.filter((m) => m.type === 'snapshot').length;
   writer.type('seq 1 1500000; echo FLOOD-DONE\r');
   await writer.waitFor(/^FLOOD-DONE$/m, 60_000); // ~10 MB went through while the watcher took none of it
