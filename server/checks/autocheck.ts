@@ -165,7 +165,7 @@ export class AutoChecker {
       env,
     });
     const at = Date.now();
-    await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, at });
+    await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, ...(lookahead ? { lookahead } : {}), at });
     const newlyDone = r.passed && !this.done.has(target.id);
     if (newlyDone) {
       this.done.add(target.id);
