@@ -46,6 +46,9 @@ async function waitScreen(page: Page, pattern: RegExp): Promise<void> {
   await page.waitForFunction((source) => new RegExp(source, 'm').test((window as unknown as { boxlab: PlayerHooks }).boxlab.screenText()), pattern.source, { timeout: 15_000 });
 }
 
+/** The first exercise done, the others not (the current one may say why it is not done yet). */
+const onlyFirstDone = (statuses: Array<string | undefined>) => statuses.length === 6 && statuses[0] === 'done' && statuses.slice(1).every((s) => s === 'todo' || s === 'failed');
+
 const SOLUTION = "unshare --uts sh -c 'hostname mybox; exec sleep infinity' &";
 
 it('takes a learner from the catalogue through the namespaces lesson, a reload, a hint, a reset and a server restart', async () => {
@@ -94,7 +97,7 @@ it('takes a learner from the catalogue through the namespaces lesson, a reload, 
   await waitScreen(page, /^marker-42$/);
   expect((await hooks(page).screen()).replace(/\n/g, '')).toContain(SOLUTION);
   expect(await hooks(page).sandboxId()).toBe(sandboxId);
-  expect(await hooks(page).statuses()).toEqual(['done', ...Array(5).fill('todo')]);
+  expect(onlyFirstDone(await hooks(page).statuses())).toBe(true);
   expect(await page.locator('.bx-progress-text').textContent()).toBe('1 / 6');
 
   // a hint, one at a time
@@ -107,7 +110,7 @@ it('takes a learner from the catalogue through the namespaces lesson, a reload, 
   // reset: nothing happens without the confirmation
   await page.getByRole('button', { name: 'Reset lesson' }).click();
   await page.locator('#confirm').getByRole('button', { name: 'Cancel' }).click();
-  expect(await hooks(page).statuses()).toEqual(['done', ...Array(5).fill('todo')]);
+  expect(onlyFirstDone(await hooks(page).statuses())).toBe(true);
   // with it, the sandbox goes back to the lesson's start and every exercise is to do again
   await page.getByRole('button', { name: 'Reset lesson' }).click();
   expect(await page.locator('#confirm-title').textContent()).toBe('Reset this lesson?');
@@ -138,7 +141,7 @@ it('takes a learner from the catalogue through the namespaces lesson, a reload, 
   expect(await page.locator('.bx-card[data-lesson="01-namespaces"] .bx-card-meta').textContent()).toMatch(/1 of 6 exercises done/);
   await page.goto(`${server.url}/lessons/01-namespaces`);
   await waitLive(page);
-  expect(await hooks(page).statuses()).toEqual(['done', ...Array(5).fill('todo')]);
+  expect(onlyFirstDone(await hooks(page).statuses())).toBe(true);
   expect(await page.locator('#exercise-pid .bx-hint').count()).toBe(1);
   // a new sandbox (the old one ended with the server), set up and working
   expect(await hooks(page).sandboxId()).not.toBe(sandboxId);
