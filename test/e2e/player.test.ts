@@ -173,3 +173,37 @@ it('shows instructor messages in a dismissable banner and says when someone else
   expect(problems).toEqual([]);
   await context.close();
 });
+
+it('answers its keyboard shortcuts, even from inside the terminal', async () => {
+  const { page, problems, context } = await browser.page();
+  await page.goto(`${server.url}/lessons/01-namespaces`);
+  await waitLive(page);
+  const focusIn = () => page.evaluate(() => (document.getElementById('term')!.contains(document.activeElement) ? 'term' : document.activeElement?.id));
+  // count the shortcut keys that reach the terminal's input
+  await page.evaluate(() => {
+    const input = document.querySelector('#term .xterm-helper-textarea')!;
+    (window as unknown as { leaked: number }).leaked = 0;
+    input.addEventListener('keydown', (e) => {
+      // the Alt key on its own is harmless; the letter with it is the shortcut
+      if ((e as KeyboardEvent).altKey && (e as KeyboardEvent).key !== 'Alt') (window as unknown as { leaked: number }).leaked++;
+    });
+  });
+  await page.keyboard.press('Alt+KeyL');
+  expect(await focusIn()).toBe('text');
+  await page.keyboard.press('Alt+KeyT');
+  expect(await focusIn()).toBe('term');
+  // check the current exercise: not done yet, and the card says why
+  await page.keyboard.press('Alt+KeyC');
+  await page.waitForSelector('#exercise-uts[data-status="failed"]');
+  expect(await page.locator('#exercise-uts .bx-reason').textContent()).toMatch(/No process is running in a UTS namespace/);
+  // the key never reached the shell
+  expect(await page.evaluate(() => (window as unknown as { leaked: number }).leaked)).toBe(0);
+  await page.keyboard.press('Alt+KeyL');
+  await page.keyboard.press('?');
+  expect(await page.locator('#shortcuts').getAttribute('open')).not.toBeNull();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Alt+KeyN');
+  await page.waitForURL(/\/lessons\/02-cgroups$/);
+  expect(problems).toEqual([]);
+  await context.close();
+});

@@ -250,3 +250,25 @@ it('says which lessons this host cannot run and why, skips broken ones, and says
     expect(await small.leftovers()).toEqual([]);
   }
 });
+
+it('keeps a learner to three lesson sandboxes, ending the least recently used one', async () => {
+  const own = await startTestServer('lessons-lru', { maxSandboxes: 6 });
+  try {
+    const learner = await own.learner();
+    const start = async (id: string) => ((await (await post(learner, `/api/lessons/${id}/start`)).json()) as { sandbox: { id: string } }).sandbox.id;
+    const [first, second, third] = [await start('01-namespaces'), await start('02-cgroups'), await start('03-copy-on-write')];
+    expect(await start('01-namespaces')).toBe(first); // resumed, and now the most recently used
+    const fourth = await start('04-networking');
+    expect([first, second, third, fourth].map((id) => own.sandboxes.has(id))).toEqual([true, false, true, true]);
+    // the ended one's terminals are out of reach too
+    expect((await post(learner, `/api/sandboxes/${second}/terminals`, { cols: 80, rows: 24 })).status).toBe(404);
+    expect(own.ownership.sandboxesOf(learnerIdOf(learner)).sort()).toEqual([first, third, fourth].sort());
+    // coming back to it: a new sandbox, set up again
+    const again = await start('02-cgroups');
+    expect(again).not.toBe(second);
+    expect((await learner.json<LessonJson>('/api/lessons/02-cgroups')).run).toMatchObject({ step: 'ready', sandbox: { id: again } });
+  } finally {
+    await own.close();
+    expect(await own.leftovers()).toEqual([]);
+  }
+});
