@@ -331,6 +331,11 @@ export class LessonPlayer {
       for (const listener of run.settled) listener();
     });
     run.terminalSubs.push(sub);
+    // learners open and close terminals all lesson long: forget the ended ones
+    session.onEnded(() => {
+      sub.dispose();
+      run.terminalSubs = run.terminalSubs.filter((s) => s !== sub);
+    });
   }
 
   private setupOptions(run: Run) {

@@ -148,7 +148,8 @@ it('takes a learner from the catalogue through the namespaces lesson, a reload, 
   await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
   expect(problems.filter((p) => !/WebSocket|Failed to load resource/.test(p))).toEqual([]);
   await context.close();
-});
+  // a long walk through the player, and a server restart in the middle
+}, 120_000);
 
 it('shows instructor messages in a dismissable banner and says when someone else types in the terminal', async () => {
   const { page, problems, context } = await browser.page();
