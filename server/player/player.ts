@@ -175,18 +175,20 @@ export class LessonPlayer {
       this.stopChecks(run);
       this.setStep(run, 'sandbox');
       let sandboxId: string | undefined;
+      const began = performance.now();
+      let report;
       try {
         const info = await this.options.sandboxes.create();
         sandboxId = info.id;
         this.attach(run, sandboxId);
         this.options.onSandbox?.(sandboxId, learnerId);
-        await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
+        report = await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
       } catch (err) {
         return this.startFailed(run, sandboxId, err);
       }
       await this.startChecks(run, lesson);
       this.setStep(run, 'ready');
-      this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId }, 'lesson started');
+      this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId, ms: Math.round(performance.now() - began), assetsMs: report.assetsMs, setupMs: report.setupMs }, 'lesson started');
       return sandboxId;
     });
   }
