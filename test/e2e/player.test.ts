@@ -175,7 +175,7 @@ it('shows instructor messages in a dismissable banner and says when someone else
   await context.close();
 });
 
-it('answers its keyboard shortcuts, even from inside the terminal', async () => {
+it('answers its keyboard shortcuts, even from inside the terminal; runs code blocks; shows the solution only when confirmed', async () => {
   const { page, problems, context } = await browser.page();
   await page.goto(`${server.url}/lessons/01-namespaces`);
   await waitLive(page);
@@ -203,8 +203,21 @@ it('answers its keyboard shortcuts, even from inside the terminal', async () => 
   await page.keyboard.press('?');
   expect(await page.locator('#shortcuts').getAttribute('open')).not.toBeNull();
   await page.keyboard.press('Escape');
+
+  // a code block's Run button types it into the terminal
+  await page.locator('.bx-intro .bx-code', { hasText: 'ls -l /proc/$$/ns' }).getByRole('button', { name: 'Run this in the terminal' }).click();
+  await waitScreen(page, /# ls -l \/proc\/\$\$\/ns\n+total 0$/);
+  // the solution only after saying yes
+  const uts = page.locator('#exercise-uts');
+  await uts.getByRole('button', { name: 'Show the solution' }).click();
+  await page.locator('#confirm').getByRole('button', { name: 'Cancel' }).click();
+  expect(await uts.locator('.bx-solution-code').count()).toBe(0);
+  await uts.getByRole('button', { name: 'Show the solution' }).click();
+  await page.locator('#confirm').getByRole('button', { name: 'Show the solution' }).click();
+  expect(await uts.locator('.bx-solution-code').textContent()).toContain("unshare --uts sh -c 'hostname mybox; exec sleep infinity' &");
+
   await page.keyboard.press('Alt+KeyN');
   await page.waitForURL(/\/lessons\/02-cgroups$/);
   expect(problems).toEqual([]);
   await context.close();
-});
+}, 90_000);
