@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Bundles the browser page (web/) into dist/web: one script, one stylesheet,
-// the HTML and its icon, all served by boxlab itself (nothing from a CDN).
+// Bundles the browser pages (web/) into dist/web: the catalogue, the lesson
+// page and the free sandbox, one script each (shared code split into chunks,
+// so the catalogue does not load the terminal), one stylesheet, the HTML and
+// its icon, all served by boxlab itself (nothing from a CDN).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 const web = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(web, '..', 'dist', 'web');
@@ -13,11 +16,15 @@ mkdirSync(out, { recursive: true });
 
 await build({
   entryPoints: [
-    { in: path.join(web, 'main.ts'), out: 'app' },
+    { in: path.join(web, 'catalogue.ts'), out: 'catalogue' },
+    { in: path.join(web, 'lesson.ts'), out: 'lesson' },
+    { in: path.join(web, 'sandbox.ts'), out: 'sandbox' },
     { in: path.join(web, 'styles.css'), out: 'app' },
   ],
   outdir: out,
   bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
   target: ['es2022', 'chrome110', 'firefox110', 'safari16'],
   minify: true,
@@ -25,5 +32,12 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'favicon.svg']) copyFileSync(path.join(web, file), path.join(out, file));
+for (const file of ['index.html', 'lesson.html', 'sandbox.html', 'favicon.svg']) copyFileSync(path.join(web, file), path.join(out, file));
+// gzipped once here, so the server sends scripts and styles compressed without compressing per request
+for (const entry of readdirSync(out, { recursive: true, withFileTypes: true })) {
+  if (entry.isFile() && /\.(js|css)$/.test(entry.name)) {
+    const file = path.join(entry.parentPath, entry.name);
+    writeFileSync(`${file}.gz`, gzipSync(readFileSync(file), { level: 9 }));
+  }
+}
 writeFileSync(path.join(out, '.built'), `${new Date().toISOString()}\n`);
