@@ -15,6 +15,11 @@ await build({
   entryPoints: [
     { in: path.join(web, 'main.ts'), out: 'app' },
     { in: path.join(web, 'styles.css'), out: 'app' },
+    // workshops: join page, instructor page, dashboard
+    { in: path.join(web, 'workshops', 'join.ts'), out: 'join' },
+    { in: path.join(web, 'workshops', 'instructor.ts'), out: 'instructor' },
+    { in: path.join(web, 'workshops', 'dashboard.ts'), out: 'dashboard' },
+    { in: path.join(web, 'workshops.css'), out: 'workshops' },
   ],
   outdir: out,
   bundle: true,
@@ -25,5 +30,5 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'favicon.svg']) copyFileSync(path.join(web, file), path.join(out, file));
+for (const file of ['index.html', 'favicon.svg', 'join.html', 'instructor.html', 'dashboard.html']) copyFileSync(path.join(web, file), path.join(out, file));
 writeFileSync(path.join(out, '.built'), `${new Date().toISOString()}\n`);
