@@ -195,6 +195,9 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
 
   // ---- the learner
 
+  // a check runs a script in the learner's sandbox: a few a second at most, however fast the clicks (or a script)
+  router.post(['/api/lessons/:id/exercises/:exercise/check', '/api/lessons/:id/exercises/:exercise/diagnose'], rateLimited(limiters.checks, (_req, res) => learnerOf(res), 'check requests'));
+
   router.get('/api/join/:code', (req, res) => {
     const w = store.byCode(String(req.params.code));
     if (!w) throw new HttpError(404, 'no workshop has this code');

@@ -1,11 +1,14 @@
 // Workshops: an instructor's class on one server. This wires the parts
 // (store, auth, dashboard hub, rate limits) and holds the actions an
 // instructor takes on learners, which go to them through the LearnerBus.
+import type { Config } from '../config.js';
 import type { LearnerBus } from '../events.js';
+import type { LabsCatalog } from '../labs/loader.js';
+import type { LessonPlayer } from '../player/player.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { ProgressStore } from '../store/progress.js';
-import { InstructorAuth } from './auth.js';
+import { generateSecret, InstructorAuth } from './auth.js';
 import { DashboardHub, type LessonOutline } from './dashboard.js';
 import { exportRecords, type ExportRecord } from './export.js';
 import type { Thresholds } from './grid.js';
@@ -106,3 +109,36 @@ export class Workshops {
 
 export { InstructorAuth, generateSecret, INSTRUCTOR_COOKIE } from './auth.js';
 export type { LessonOutline } from './dashboard.js';
+
+/** Workshops on a running server: the instructor's secret (printed when generated), the catalogue, the player's reset, and the lessons a member sees. */
+export function startWorkshops(deps: { config: Config; db: Db; bus: LearnerBus; key: Buffer; catalog: LabsCatalog; player: LessonPlayer; log?: Logger }): Workshops {
+  const { config, catalog, player } = deps;
+  let secret = config.instructorSecret;
+  if (!secret) {
+    secret = generateSecret();
+    // once, on the console (never in the JSON log, which may be shipped elsewhere)
+    process.stderr.write(`boxlab: instructor secret for this run: ${secret}\n        (set BOXLAB_INSTRUCTOR_SECRET to choose your own)\n`);
+  }
+  const outlines: LessonOutline[] = catalog.lessons.map((l) => ({ id: l.id, title: l.title, exercises: l.exercises.map((e) => ({ id: e.id, title: e.title })) }));
+  const workshops = new Workshops({
+    db: deps.db,
+    bus: deps.bus,
+    secret,
+    key: deps.key,
+    lessons: () => outlines,
+    resetLesson: async (learnerId, lessonId) => {
+      await player.reset(learnerId, lessonId);
+      deps.bus.notify(learnerId, { type: 'reset', lessonId, at: Date.now() });
+    },
+    ...(deps.log ? { log: deps.log } : {}),
+  });
+  // a workshop's learners see its lessons, in its order
+  const everyone = player.lessonsFor;
+  player.lessonsFor = (learnerId) => {
+    const member = workshops.store.membershipsOf(learnerId)[0];
+    const w = member && workshops.store.get(member.workshopId);
+    if (!w) return everyone(learnerId);
+    return w.lessons.map((id) => catalog.lessons.find((l) => l.id === id)).filter((l) => l !== undefined);
+  };
+  return workshops;
+}
