@@ -88,9 +88,17 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
 
   // ---- the instructor
 
-  router.post('/api/instructor/login', json, rateLimited(limiters.login, clientAddress, 'sign-in attempts'), (req, res) => {
+  // only wrong secrets spend the address's budget: guessing slows down, signing in on several devices does not
+  router.post('/api/instructor/login', json, (req, res) => {
+    const from = clientAddress(req);
+    const wait = limiters.login.peek(from);
+    if (wait > 0) {
+      res.set('Retry-After', String(Math.ceil(wait / 1000)));
+      throw new HttpError(429, `too many wrong secrets; try again in ${Math.ceil(wait / 1000)} s`);
+    }
     if (!auth.secretMatches((req.body as { secret?: unknown } | undefined)?.secret)) {
-      deps.log?.warn({ from: clientAddress(req) }, 'instructor sign-in refused');
+      limiters.login.take(from);
+      deps.log?.warn({ from }, 'instructor sign-in refused');
       throw new HttpError(403, 'wrong instructor secret');
     }
     res.append('Set-Cookie', auth.sessionCookie(auth.issueSession(), req));

@@ -18,6 +18,15 @@ export class RateLimiter {
 
   /** Takes one token for `key`; returns 0 if allowed, else the milliseconds until one is free. */
   take(key: string): number {
+    return this.spend(key, true);
+  }
+
+  /** Like take, without spending: would a request be allowed now? */
+  peek(key: string): number {
+    return this.spend(key, false);
+  }
+
+  private spend(key: string, consume: boolean): number {
     const now = this.now();
     this.sweep(now);
     const bucket = this.buckets.get(key) ?? { tokens: this.limit.burst, at: now };
@@ -25,7 +34,7 @@ export class RateLimiter {
     bucket.at = now;
     this.buckets.set(key, bucket);
     if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+      if (consume) bucket.tokens -= 1;
       return 0;
     }
     return Math.ceil(((1 - bucket.tokens) / this.limit.perSecond) * 1000);
