@@ -44,7 +44,7 @@ export const DEFAULT_LIMITS = {
   checks: { burst: 10, perSecond: 1 },
 } satisfies Record<string, RateLimit>;
 
-export const INSTRUCTOR_NAME = 'instructor';
+export const INSTRUCTOR_NAME = 'Instructor';
 
 export class Workshops {
   readonly store: WorkshopStore;

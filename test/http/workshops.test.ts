@@ -259,7 +259,7 @@ it('sends messages to one learner or to all, and tells a learner when the instru
 
   const take = new WebSocket(`${server.url.replace('http', 'ws')}${listed.terminals[0]!.socket}?takeover=1`, { headers: { cookie: teacher.cookie, origin: server.url } });
   await new Promise((resolve) => take.once('open', resolve));
-  expect(notices.ada!.at(-1)).toMatchObject({ type: 'takeover', active: true, by: 'instructor' });
+  expect(notices.ada!.at(-1)).toMatchObject({ type: 'takeover', active: true, by: 'Instructor' });
   take.close();
   await new Promise((resolve) => take.once('close', resolve));
   await new Promise((r) => setTimeout(r, 50));
