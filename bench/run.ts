@@ -5,11 +5,13 @@ import { meets, type BenchResult } from './result.js';
 import { benchChecks } from './checks.js';
 import { benchSandboxes } from './sandbox.js';
 import { benchTerminal } from './terminal.js';
+import { benchWorkshop } from './workshop.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['sandboxes', benchSandboxes],
   ['terminal', benchTerminal],
   ['checks', benchChecks],
+  ['workshop', benchWorkshop],
 ];
 
 const only = process.argv.slice(2);
