@@ -113,6 +113,9 @@ it('keeps every instructor route, page data and socket behind the instructor ses
   expect(await upgradeStatus(new WebSocket(`${server.url.replace('http', 'ws')}/ws/workshops/${w.id}/terminals/${term.id}`, { headers: { cookie: instructorCookie, origin: server.url } }))).toBe(101);
   expect(await upgradeStatus(new WebSocket(`${server.url.replace('http', 'ws')}/ws/workshops/${w.id}/dashboard`, { headers: { cookie: instructorCookie, origin: 'https://evil.example' } }))).toBe(403);
 
+  // nor does the instructor's session open the learner's own socket: that one knows owners only
+  expect(await upgradeStatus(new WebSocket(learner.wsUrl(term.id), { headers: { cookie: instructorCookie, origin: server.url } }))).toBe(404);
+
   // another learner reaches neither the terminal nor its sandbox
   const other = await server.learner();
   expect(await upgradeStatus(other.socket(term.id))).toBe(404);
@@ -267,6 +270,29 @@ it('sends messages to one learner or to all, and tells a learner when the instru
   expect(notices.bob!.some((n) => (n as { type: string }).type === 'takeover')).toBe(false);
   await ada.fetch(`/api/sandboxes/${box.id}`, { method: 'DELETE' });
   await outsider.fetch(`/api/sandboxes/${obox.id}`, { method: 'DELETE' });
+});
+
+it('resets a learner\'s lesson through the player: progress back to "to do", their page told', async () => {
+  const teacher = await instructor();
+  const w = await createWorkshop(teacher);
+  const ada = await server.learner();
+  await post(ada, '/api/join', { code: w.code, name: 'Ada' });
+  const adaId = ada.cookie.slice('boxlab_learner='.length, 'boxlab_learner='.length + 22);
+  const exercise = server.workshops.lesson('01-namespaces')!.exercises[0]!.id;
+  server.store.recordAttempt(adaId, '01-namespaces', exercise, { passed: true });
+  const notices: unknown[] = [];
+  const events: unknown[] = [];
+  const offNotice = server.bus.onNotice(adaId, (n) => notices.push(n));
+  const offEvents = server.bus.on((e) => e.learnerId === adaId && events.push(e));
+  expect((await post(teacher, `/api/instructor/workshops/${w.id}/learners/${adaId}/reset`, { lessonId: '03-copy-on-write' })).status).toBe(400);
+  expect((await post(teacher, `/api/instructor/workshops/${w.id}/learners/${adaId}/reset`, { lessonId: '01-namespaces' })).status).toBe(204);
+  expect(server.store.exercise(adaId, '01-namespaces', exercise)).toMatchObject({ completedAt: null, attempts: 1 });
+  expect(events).toContainEqual(expect.objectContaining({ type: 'reset', lessonId: '01-namespaces' }));
+  expect(notices).toContainEqual(expect.objectContaining({ type: 'reset', lessonId: '01-namespaces' }));
+  offNotice();
+  offEvents();
+  // the player started the lesson afresh for her: end it
+  for (const id of server.ownership.sandboxesOf(adaId)) await server.sandboxes.destroy(id);
 });
 
 // last: it leaves this address blocked from signing in for a while
