@@ -45,6 +45,8 @@ export const configSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   /** Where boxlab keeps its rootfs, database and runtime files. */
   dataDir: z.string().min(1).default('/var/lib/boxlab'),
+  /** The SQLite database of learners' progress; empty: boxlab.db in the data dir. */
+  database: z.string().default(''),
   /** The lessons the player offers (docs/lesson-format.md). */
   labsDir: z.string().min(1).default(path.join(PACKAGE_ROOT, 'labs')),
   /** Sandbox driver. */
@@ -96,6 +98,7 @@ const ENV: Record<string, string> = {
   BOXLAB_DATA_DIR: 'dataDir',
   BOXLAB_DRIVER: 'driver',
   BOXLAB_LABS: 'labsDir',
+  BOXLAB_DATABASE: 'database',
   BOXLAB_INSTANCE: 'instance',
   BOXLAB_MAX_SANDBOXES: 'maxSandboxes',
   BOXLAB_IDLE_TIMEOUT: 'idleTimeoutMs',
@@ -154,5 +157,6 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
   const config = parsed.data;
   config.dataDir = path.resolve(config.dataDir);
   config.labsDir = path.resolve(config.labsDir);
+  config.database = config.database ? path.resolve(config.database) : path.join(config.dataDir, 'boxlab.db');
   return config;
 }

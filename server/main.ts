@@ -1,7 +1,6 @@
 // Starts boxlab: the sandbox engine, the terminals, then the web server; ends
 // them all cleanly on SIGTERM.
 import http from 'node:http';
-import path from 'node:path';
 import { CheckRunner } from './checks/runner.js';
 import { probeHostFacts } from './checks/probe.js';
 import type { Config } from './config.js';
@@ -61,7 +60,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
   const catalog = await loadLabs(config.labsDir);
   for (const issue of catalog.issues) log[issue.severity === 'error' ? 'error' : 'warn']({ lessons: config.labsDir }, formatIssue(issue, catalog.dir));
   log.info({ lessons: catalog.lessons.length, skipped: catalog.skipped, dir: catalog.dir }, 'lessons loaded');
-  const db = openDb(path.join(config.dataDir, 'boxlab.db'));
+  const db = openDb(config.database);
   const store = new ProgressStore(db);
   const bus = new LearnerBus((err) => log.error({ err }, 'learner event listener failed'));
   const runner = new CheckRunner({ executor: sandboxes, ...(catalog.library ? { library: catalog.library.text } : {}) });
@@ -78,7 +77,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
         throw err;
       },
     ));
-  player = new LessonPlayer({ catalog, sandboxes, terminals, runner, store, bus, hostFacts, log, onSandbox: (id, learner) => ownership.claim(id, learner) });
+  player = new LessonPlayer({ catalog, sandboxes, terminals, runner, store, bus, hostFacts, log, onSandbox: (id, learner) => ownership.claim(id, learner), onSandboxDestroyed: (id) => ownership.release(id) });
 
   const workshops = startWorkshops({ config, db, bus, key: identityKey, catalog, player, log });
 

@@ -17,6 +17,8 @@ export function checkProgress(store: ProgressStore): CheckProgress {
       store.markDone(learnerId, lessonId, exerciseId, at);
     },
     async recordAttempt(a: Attempt) {
+      // a look-ahead check that failed is the checker peeking, not the learner trying
+      if (a.lookahead && !a.passed) return;
       store.recordAttempt(a.learnerId, a.lessonId, a.exerciseId, { passed: a.passed, reason: a.reason });
     },
   };

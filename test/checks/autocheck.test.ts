@@ -167,3 +167,13 @@ it('stops checking once disposed', async () => {
   await new Promise((resolve) => setTimeout(resolve, 600));
   expect(results).toEqual([]);
 });
+
+it('records nothing from a check still under way when it is disposed (a lesson reset)', async () => {
+  await pty.write('echo hello > /root/hello.txt\r');
+  await term.waitFor(/hello\.txt\r\n.*# $/s);
+  const pending = checker.checkNow('greet');
+  checker.dispose();
+  expect(await pending).toMatchObject({ exerciseId: 'greet', passed: true, newlyDone: false });
+  expect(await progress.get('learner-1', lesson.id)).toEqual({ done: {}, attempts: {} });
+  expect(results).toEqual([]);
+});
