@@ -11,7 +11,7 @@ import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const SECRET = 'e2e-instructor-secret';
-// the data dir's database is shared with other test runs: a name of its own
+// a name no other workshop in the list has
 const NAME = `Containers, Tuesday ${process.pid}`;
 const SOLUTION = "unshare --uts sh -c 'hostname mybox; exec sleep infinity' &";
 let server: TestServer;
