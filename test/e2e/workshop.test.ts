@@ -53,10 +53,17 @@ it('runs a class: create, join, progress on the grid, watch a terminal, message,
   await t.waitForSelector('#ws-editor');
   await t.fill('#ws-name-input', NAME);
   await t.check('input[name=lesson][value="01-namespaces"]');
-  await t.fill('#ws-capacity', '3');
+  await t.fill('#ws-capacity', '2');
   await t.click('#ws-editor button[type=submit]');
   const entry = t.locator('.ws-workshop', { hasText: NAME });
   await entry.waitFor();
+  // on second thought, room for three
+  await entry.getByRole('button', { name: 'Edit' }).click();
+  expect(await t.inputValue('#ws-capacity')).toBe('2');
+  expect(await t.isChecked('input[name=lesson][value="01-namespaces"]')).toBe(true);
+  await t.fill('#ws-capacity', '3');
+  await t.click('#ws-editor button:has-text("Save")');
+  await t.locator('.ws-workshop', { hasText: '0/3 learners' }).waitFor();
   const code = (await entry.locator('.ws-code').textContent())!;
   expect(code).toMatch(/^[A-Z2-9]{6}$/);
   await entry.getByRole('link', { name: NAME }).click();
