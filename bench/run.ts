@@ -6,12 +6,14 @@ import { benchChecks } from './checks.js';
 import { benchPlayer } from './player.js';
 import { benchSandboxes } from './sandbox.js';
 import { benchTerminal } from './terminal.js';
+import { benchWorkshop } from './workshop.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['sandboxes', benchSandboxes],
   ['terminal', benchTerminal],
   ['checks', benchChecks],
   ['player', benchPlayer],
+  ['workshop', benchWorkshop],
 ];
 
 const only = process.argv.slice(2);

@@ -83,6 +83,8 @@ export const configSchema = z.object({
     /** A prebuilt rootfs to copy on first start instead of running debootstrap (the Docker image sets it). */
     seed: z.string().default(''),
   }).prefault({}),
+  /** The instructor's secret for workshops; empty: a new one is generated and printed at each start. */
+  instructorSecret: z.string().default(''),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -112,6 +114,7 @@ const ENV: Record<string, string> = {
   BOXLAB_SUITE: 'rootfs.suite',
   BOXLAB_ROOTFS_SEED: 'rootfs.seed',
   BOXLAB_LOG_LEVEL: 'logLevel',
+  BOXLAB_INSTRUCTOR_SECRET: 'instructorSecret',
 };
 
 export const ENV_VARS = Object.keys(ENV);

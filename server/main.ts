@@ -13,6 +13,8 @@ import { loadLabs } from './labs/loader.js';
 import type { HostFacts } from './labs/requirements.js';
 import { Ownership } from './http/ownership.js';
 import { terminalSockets } from './http/terminal-socket.js';
+import { workshopSockets } from './http/workshop-sockets.js';
+import { startWorkshops, type Workshops } from './workshops/index.js';
 import { createLogger } from './log.js';
 import { LessonPlayer } from './player/player.js';
 import { startSandboxEngine, type EngineHooks, type SandboxManager } from './sandbox/index.js';
@@ -30,6 +32,7 @@ export interface RunningServer {
   bus: LearnerBus;
   player: LessonPlayer;
   store: ProgressStore;
+  workshops: Workshops;
   close(): Promise<void>;
 }
 
@@ -50,7 +53,8 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
   });
   log.info({ driver: config.driver, instance: config.instance }, 'sandbox engine ready');
   terminals = new TerminalRegistry(sandboxes, { graceMs: config.terminalGraceMs, log });
-  const identity = new Identity(await loadIdentityKey(config.dataDir));
+  const identityKey = await loadIdentityKey(config.dataDir);
+  const identity = new Identity(identityKey);
 
   // the lessons: loaded once; a broken lesson is logged and left out of the catalogue
   const catalog = await loadLabs(config.labsDir);
@@ -75,11 +79,14 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
     ));
   player = new LessonPlayer({ catalog, sandboxes, terminals, runner, store, bus, hostFacts, log, onSandbox: (id, learner) => ownership.claim(id, learner), onSandboxDestroyed: (id) => ownership.release(id) });
 
-  const app = createApp({ sandboxes, terminals, identity, ownership, player, listenHost: config.host, log });
+  const workshops = startWorkshops({ config, db, bus, key: identityKey, catalog, player, log });
+
+  const app = createApp({ sandboxes, terminals, identity, ownership, player, workshops, listenHost: config.host, log });
   const sockets = terminalSockets({ terminals, identity, ownership, listenHost: config.host, log });
   const learnerChannel = learnerSockets({ player, bus, identity, listenHost: config.host, log });
+  const instructorChannel = workshopSockets({ workshops, terminals, ownership, listenHost: config.host, log });
   const server = http.createServer(app);
-  server.on('upgrade', (req, socket, head) => (learnerChannel.handles(req) ? learnerChannel : sockets).handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => (learnerChannel.handles(req) ? learnerChannel : instructorChannel.handles(req) ? instructorChannel : sockets).handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
@@ -98,11 +105,13 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
     bus,
     player: lessons,
     store,
+    workshops,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await Promise.all([sockets.close(), learnerChannel.close()]);
+      await Promise.all([sockets.close(), learnerChannel.close(), instructorChannel.close()]);
       await closed;
+      workshops.close();
       lessons.close();
       await registry.close();
       await sandboxes.close();

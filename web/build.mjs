@@ -20,6 +20,11 @@ await build({
     { in: path.join(web, 'lesson.ts'), out: 'lesson' },
     { in: path.join(web, 'sandbox.ts'), out: 'sandbox' },
     { in: path.join(web, 'styles.css'), out: 'app' },
+    // workshops: join page, instructor page, dashboard
+    { in: path.join(web, 'workshops', 'join.ts'), out: 'join' },
+    { in: path.join(web, 'workshops', 'instructor.ts'), out: 'instructor' },
+    { in: path.join(web, 'workshops', 'dashboard.ts'), out: 'dashboard' },
+    { in: path.join(web, 'workshops.css'), out: 'workshops' },
   ],
   outdir: out,
   bundle: true,
@@ -32,7 +37,7 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'lesson.html', 'sandbox.html', 'favicon.svg']) copyFileSync(path.join(web, file), path.join(out, file));
+for (const file of ['index.html', 'lesson.html', 'sandbox.html', 'favicon.svg', 'join.html', 'instructor.html', 'dashboard.html']) copyFileSync(path.join(web, file), path.join(out, file));
 // gzipped once here, so the server sends scripts and styles compressed without compressing per request
 for (const entry of readdirSync(out, { recursive: true, withFileTypes: true })) {
   if (entry.isFile() && /\.(js|css)$/.test(entry.name)) {

@@ -10,6 +10,8 @@ import type { LessonPlayer } from '../player/player.js';
 import { apiRouter } from './api.js';
 import type { Identity } from './identity.js';
 import { lessonRoutes } from './lessons.js';
+import { workshopRouter } from './workshops.js';
+import type { Workshops } from '../workshops/index.js';
 import type { Ownership } from './ownership.js';
 import { requestGuard, securityHeaders } from './security.js';
 
@@ -20,6 +22,8 @@ export interface AppDeps {
   ownership: Ownership;
   /** The lessons; without it the server offers sandboxes and terminals only. */
   player?: LessonPlayer;
+  /** Instructor-led workshops. */
+  workshops?: Workshops;
   /** The address the server listens on (a loopback server refuses foreign Host headers). */
   listenHost: string;
   log?: Logger;
@@ -38,6 +42,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestGuard(deps.listenHost));
   app.use(deps.identity.middleware());
   const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
+  if (deps.workshops) {
+    app.use(workshopRouter({ workshops: deps.workshops, identity: deps.identity, sandboxes: deps.sandboxes, terminals: deps.terminals, ownership: deps.ownership, webDir, ...(deps.log ? { log: deps.log } : {}) }));
+  }
   if (deps.player) {
     app.use(lessonRoutes({ player: deps.player, sandboxes: deps.sandboxes, terminals: deps.terminals, lessonPage: path.join(webDir, 'lesson.html'), ...(deps.log ? { log: deps.log } : {}) }));
   }

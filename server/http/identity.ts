@@ -56,6 +56,11 @@ export class Identity {
     return { id, cookie: `${id}.${this.sign(id)}` };
   }
 
+  /** The cookie value for a known learner id (a resume link hands an identity to another device). */
+  cookieFor(id: string): string {
+    return `${id}.${this.sign(id)}`;
+  }
+
   /** The learner id in a cookie value, if the signature holds. */
   verify(cookie: string | undefined): string | undefined {
     const m = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(cookie ?? '');

@@ -35,6 +35,28 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (learner_id, lesson_id, exercise_id)
   );
   `,
+  // workshops (server/workshops): an instructor's class, and who joined it under which name
+  `
+  CREATE TABLE workshops (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    code        TEXT NOT NULL UNIQUE,
+    lessons     TEXT NOT NULL,
+    starts_at   INTEGER,
+    ends_at     INTEGER,
+    capacity    INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    ended_at    INTEGER
+  );
+  CREATE TABLE workshop_learners (
+    workshop_id   TEXT NOT NULL REFERENCES workshops(id) ON DELETE CASCADE,
+    learner_id    TEXT NOT NULL REFERENCES learners(id) ON DELETE CASCADE,
+    display_name  TEXT NOT NULL,
+    joined_at     INTEGER NOT NULL,
+    PRIMARY KEY (workshop_id, learner_id)
+  );
+  CREATE INDEX workshop_learners_by_learner ON workshop_learners(learner_id);
+  `,
 ];
 
 /** Opens (creating if needed) the database at `file`, or in memory for ':memory:'. */

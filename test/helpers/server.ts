@@ -77,6 +77,11 @@ export class Learner {
     return new Learner(url, cookie.split(';')[0]!);
   }
 
+  /** A browser whose cookie jar holds `cookie` (a "name=value; name=value" header). */
+  static withCookie(url: string, cookie: string): Learner {
+    return new Learner(url, cookie);
+  }
+
   get origin(): string {
     return new URL(this.url).origin;
   }

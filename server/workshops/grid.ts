@@ -1,0 +1,142 @@
+// The dashboard's grid, as plain data and pure functions shared by the server
+// (which keeps it current from learners' events) and the browser (which
+// sorts, filters and decides who is stuck as time passes). No Node, no DOM.
+
+export type CellStatus = 'todo' | 'checking' | 'failed' | 'done';
+
+export interface Column {
+  lessonId: string;
+  lessonTitle: string;
+  exerciseId: string;
+  title: string;
+}
+
+export interface Row {
+  learnerId: string;
+  name: string;
+  joinedAt: number;
+  /** By cellKey(lesson, exercise); absent is "todo". */
+  cells: Record<string, CellStatus>;
+  /** The exercise the learner is on (the first not done in the lesson they last opened), or null when all are done. */
+  current: string | null;
+  /** When the learner last made progress (opened the lesson, completed an exercise): the start of the time on the current exercise. */
+  since: number;
+  /** Failed checks of the current exercise since then. */
+  failures: number;
+  lastActive: number;
+  hints: number;
+  solutions: number;
+}
+
+export interface Thresholds {
+  /** No progress for this long is stuck. */
+  stuckMs: number;
+  /** This many failed checks of one exercise is stuck. */
+  stuckFailures: number;
+}
+
+export interface WorkshopView {
+  id: string;
+  name: string;
+  code: string;
+  lessons: string[];
+  startsAt: number | null;
+  endsAt: number | null;
+  endedAt: number | null;
+  capacity: number;
+}
+
+/** Server → dashboard messages: one snapshot on connect, then deltas. */
+export type DashboardMessage =
+  | { type: 'snapshot'; now: number; workshop: WorkshopView; columns: Column[]; rows: Row[]; thresholds: Thresholds }
+  | { type: 'rows'; now: number; rows: Row[] }
+  | { type: 'workshop'; now: number; workshop: WorkshopView };
+
+/** A learner's event as the grid needs it (server/events.ts LearnerEvent, minus the learner). */
+export type GridEvent =
+  | { type: 'lesson-opened'; lessonId: string; at: number }
+  | { type: 'check'; lessonId: string; exerciseId: string; status: 'checking' | 'failed' | 'done'; at: number }
+  | { type: 'hint'; lessonId: string; exerciseId: string; at: number }
+  | { type: 'solution'; lessonId: string; exerciseId: string; at: number }
+  | { type: 'reset'; lessonId: string; at: number };
+
+export const cellKey = (lessonId: string, exerciseId: string): string => `${lessonId}/${exerciseId}`;
+
+/** The first exercise not done, in `lessonId` first, then in the workshop's order. */
+export function currentExercise(columns: Column[], cells: Record<string, CellStatus>, lessonId: string | null): string | null {
+  const open = (c: Column) => cells[cellKey(c.lessonId, c.exerciseId)] !== 'done';
+  const found = columns.find((c) => c.lessonId === lessonId && open(c)) ?? columns.find(open);
+  return found ? cellKey(found.lessonId, found.exerciseId) : null;
+}
+
+const lessonOf = (key: string | null): string | null => (key === null ? null : key.slice(0, key.indexOf('/')));
+
+/** Applies one event to a row in place; returns whether the row changed. */
+export function applyEvent(row: Row, columns: Column[], event: GridEvent): boolean {
+  const known = columns.some((c) => c.lessonId === event.lessonId);
+  if (!known) return false;
+  row.lastActive = Math.max(row.lastActive, event.at);
+  switch (event.type) {
+    case 'lesson-opened': {
+      const next = currentExercise(columns, row.cells, event.lessonId);
+      if (next !== row.current) {
+        row.current = next;
+        row.since = event.at;
+        row.failures = 0;
+      }
+      return true;
+    }
+    case 'check': {
+      const key = cellKey(event.lessonId, event.exerciseId);
+      if (!columns.some((c) => cellKey(c.lessonId, c.exerciseId) === key) || row.cells[key] === 'done') return false;
+      if (event.status === 'done') {
+        row.cells[key] = 'done';
+        const next = currentExercise(columns, row.cells, event.lessonId);
+        if (next !== row.current) {
+          row.current = next;
+          row.since = event.at;
+          row.failures = 0;
+        }
+        return true;
+      }
+      // look-ahead checks of later exercises fail all the time: only the current one's failures count
+      if (key !== row.current) return false;
+      if (event.status === 'failed') row.failures++;
+      row.cells[key] = event.status;
+      return true;
+    }
+    case 'hint':
+      row.hints++;
+      return true;
+    case 'solution':
+      row.solutions++;
+      return true;
+    case 'reset': {
+      for (const c of columns) if (c.lessonId === event.lessonId) delete row.cells[cellKey(c.lessonId, c.exerciseId)];
+      if (lessonOf(row.current) === event.lessonId || row.current === null) {
+        row.current = currentExercise(columns, row.cells, event.lessonId);
+        row.since = event.at;
+        row.failures = 0;
+      }
+      return true;
+    }
+  }
+}
+
+export function isStuck(row: Row, now: number, t: Thresholds): boolean {
+  return row.current !== null && (now - row.since >= t.stuckMs || row.failures >= t.stuckFailures);
+}
+
+export function doneCount(row: Row): number {
+  let n = 0;
+  for (const status of Object.values(row.cells)) if (status === 'done') n++;
+  return n;
+}
+
+/** Learners who completed each column, in column order. */
+export function totals(columns: Column[], rows: Row[]): number[] {
+  return columns.map((c) => {
+    const key = cellKey(c.lessonId, c.exerciseId);
+    return rows.filter((r) => r.cells[key] === 'done').length;
+  });
+}

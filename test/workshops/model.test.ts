@@ -1,0 +1,110 @@
+// The workshop model without a server: the grid's rules (current exercise,
+// what counts as a failure, stuck), the store's join rules, the rate limiter,
+// the CSV's quoting, the instructor's session and resume tokens.
+import { expect, it } from 'vitest';
+import { openDb } from '../../server/store/db.js';
+import { InstructorAuth } from '../../server/workshops/auth.js';
+import { exportRecords, toCsv } from '../../server/workshops/export.js';
+import { applyEvent, isStuck, totals, type Column, type Row } from '../../server/workshops/grid.js';
+import { RateLimiter } from '../../server/workshops/rate-limit.js';
+import { JoinError, normalizeCode, WorkshopStore } from '../../server/workshops/store.js';
+
+const columns: Column[] = [
+  { lessonId: 'ns', lessonTitle: 'Namespaces', exerciseId: 'uts', title: 'UTS' },
+  { lessonId: 'ns', lessonTitle: 'Namespaces', exerciseId: 'pid', title: 'PID' },
+  { lessonId: 'cg', lessonTitle: 'Cgroups', exerciseId: 'mem', title: 'Memory' },
+];
+const row = (): Row => ({ learnerId: 'l1', name: 'Ada', joinedAt: 0, cells: {}, current: 'ns/uts', since: 0, failures: 0, lastActive: 0, hints: 0, solutions: 0 });
+const check = (exerciseId: string, status: 'checking' | 'failed' | 'done', at = 1000, lessonId = 'ns') => ({ type: 'check' as const, lessonId, exerciseId, status, at });
+
+it('moves the current exercise on when one is done, and counts only the current one\'s failures', () => {
+  const r = row();
+  expect(applyEvent(r, columns, check('pid', 'failed'))).toBe(false); // a look-ahead check
+  expect(r.failures).toBe(0);
+  expect(applyEvent(r, columns, check('uts', 'failed', 2000))).toBe(true);
+  expect(r).toMatchObject({ failures: 1, cells: { 'ns/uts': 'failed' }, since: 0 });
+  applyEvent(r, columns, check('uts', 'done', 3000));
+  expect(r).toMatchObject({ current: 'ns/pid', since: 3000, failures: 0, cells: { 'ns/uts': 'done' } });
+  expect(applyEvent(r, columns, check('uts', 'failed'))).toBe(false); // done stays done
+  applyEvent(r, columns, check('pid', 'done', 4000));
+  expect(r.current).toBe('cg/mem');
+  applyEvent(r, columns, { type: 'lesson-opened', lessonId: 'ns', at: 5000 });
+  expect(r.current).toBe('cg/mem');
+  applyEvent(r, columns, check('mem', 'done', 6000, 'cg'));
+  expect(r.current).toBeNull();
+  applyEvent(r, columns, { type: 'reset', lessonId: 'ns', at: 7000 });
+  expect(r).toMatchObject({ current: 'ns/uts', since: 7000, cells: { 'cg/mem': 'done' } });
+  expect(applyEvent(r, columns, check('x', 'done', 1, 'other-lesson'))).toBe(false);
+  expect(totals(columns, [r, row()])).toEqual([0, 0, 1]);
+});
+
+it('calls a learner stuck after N minutes without progress or after many failed checks, never when all is done', () => {
+  const t = { stuckMs: 600_000, stuckFailures: 5 };
+  const r = row();
+  expect(isStuck(r, 599_999, t)).toBe(false);
+  expect(isStuck(r, 600_000, t)).toBe(true);
+  for (let i = 0; i < 5; i++) applyEvent(r, columns, check('uts', 'failed', 10));
+  expect(isStuck(r, 10, t)).toBe(true);
+  expect(isStuck({ ...r, current: null }, 10_000_000, t)).toBe(false);
+});
+
+it('joins within the capacity, forgives how a code is typed, and refuses a closed workshop', () => {
+  let now = 1_000_000;
+  const store = new WorkshopStore(openDb(':memory:'), () => now);
+  const w = store.create({ name: 'Room', lessons: ['ns'], capacity: 1, startsAt: now + 60_000 });
+  expect(w.code).toMatch(/^[A-HJ-NP-Z2-9]{6}$/);
+  expect(store.byCode(` ${w.code.slice(0, 3).toLowerCase()}-${w.code.slice(3)} `)?.id).toBe(w.id);
+  expect(normalizeCode('ab c-d')).toBe('ABCD');
+  expect(() => store.join(w.id, 'l1', 'Ada')).toThrow(/opens at/);
+  now += 60_000;
+  expect(store.join(w.id, 'l1', 'Ada').rejoined).toBe(false);
+  expect(store.join(w.id, 'l1', 'Ada Lovelace')).toMatchObject({ rejoined: true, member: { name: 'Ada Lovelace' } });
+  expect(() => store.join(w.id, 'l2', 'Bob')).toThrow(JoinError);
+  expect(() => store.join(w.id, 'l2', 'Bob')).toThrow(/full \(1 learners\)/);
+  store.end(w.id);
+  expect(() => store.join(w.id, 'l3', 'Cleo')).toThrow(/over/);
+  expect(store.extend(w.id, 10)).toMatchObject({ endedAt: null, endsAt: now + 600_000 });
+  expect(store.membershipsOf('l1').map((m) => m.workshopId)).toEqual([w.id]);
+});
+
+it('lets a burst through, then one request per interval, per key', () => {
+  let now = 0;
+  const limiter = new RateLimiter({ burst: 3, perSecond: 1 }, () => now);
+  expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([0, 0, 0]);
+  expect(limiter.take('a')).toBe(1000);
+  expect(limiter.peek('b')).toBe(0);
+  expect(limiter.take('b')).toBe(0);
+  now += 1000;
+  expect(limiter.take('a')).toBe(0);
+  expect(limiter.take('a')).toBeGreaterThan(0);
+  now += 60_000;
+  limiter.take('c');
+  expect(limiter.size).toBe(1); // full buckets were forgotten
+});
+
+it('writes CSV a spreadsheet cannot be tricked by', () => {
+  const records = exportRecords(
+    [{ workshopId: 'w', learnerId: 'l1', name: '=HYPERLINK("x")', joinedAt: 0 }],
+    columns.slice(0, 1),
+    [{ learnerId: 'l1', name: '', lessonId: 'ns', exerciseId: 'uts', completedAt: Date.UTC(2026, 0, 2), attempts: 3, hintsUsed: 1, solutionRevealed: true, lastReason: null, lastCheckedAt: null, startedAt: null }],
+  );
+  expect(toCsv(records)).toBe('learner,lesson,exercise,completed_at,attempts,hints_used,solution_revealed\r\n"\'=HYPERLINK(""x"")",ns,uts,2026-01-02T00:00:00.000Z,3,1,true\r\n');
+});
+
+it('signs instructor sessions that expire and die with the secret, and resume tokens bound to one workshop', () => {
+  let now = 1_700_000_000_000;
+  const key = Buffer.alloc(32, 7);
+  const auth = new InstructorAuth('s3cret', key, () => now);
+  expect(auth.secretMatches('s3cret')).toBe(true);
+  expect(auth.secretMatches('s3cret ')).toBe(false);
+  expect(auth.secretMatches(undefined)).toBe(false);
+  const session = auth.issueSession();
+  expect(auth.validSession(session)).toBe(true);
+  expect(new InstructorAuth('other', key, () => now).validSession(session)).toBe(false);
+  now += 12 * 3600_000 + 1;
+  expect(auth.validSession(session)).toBe(false);
+  const token = auth.resumeToken('ws-1', 'A'.repeat(22));
+  expect(auth.resumeLearner('ws-1', token)).toBe('A'.repeat(22));
+  expect(auth.resumeLearner('ws-2', token)).toBeUndefined();
+  expect(auth.resumeLearner('ws-1', `${'B'.repeat(22)}${token.slice(22)}`)).toBeUndefined();
+});
