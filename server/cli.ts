@@ -15,6 +15,7 @@ const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
   ['--max-sandboxes <n>', 'maxSandboxes', 'most sandboxes at once (BOXLAB_MAX_SANDBOXES, default 128)'],
   ['--idle-timeout <duration>', 'idleTimeoutMs', 'destroy sandboxes unused this long, 0 never (BOXLAB_IDLE_TIMEOUT, default 30m)'],
   ['--terminal-grace <duration>', 'terminalGraceMs', 'end a terminal no browser has attached for this long (BOXLAB_TERMINAL_GRACE, default 5m)'],
+  ['--check-concurrency <n>', 'checkConcurrency', 'check scripts running at once, all learners together (BOXLAB_CHECK_CONCURRENCY, default 4 per CPU)'],
   ['--memory <size>', 'limits.memoryBytes', 'memory per sandbox (BOXLAB_MEMORY, default 512m)'],
   ['--pids <n>', 'limits.pids', 'processes per sandbox (BOXLAB_PIDS, default 512)'],
   ['--cpus <n>', 'limits.cpus', 'CPUs per sandbox (BOXLAB_CPUS, default 1)'],

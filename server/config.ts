@@ -61,6 +61,9 @@ export const configSchema = z.object({
   idleTimeoutMs: duration.default(30 * 60_000),
   /** A terminal no browser is attached to ends after this long (a reload or a dropped connection comes back sooner). */
   terminalGraceMs: duration.default(5 * 60_000),
+  /** Check scripts running at once for all learners (0: four per CPU). Checks mostly wait (retries
+   *  sleep), so more than one per CPU keeps a room's checks from queueing behind each other. */
+  checkConcurrency: int.min(0).default(0),
   limits: z.object({
     memoryBytes: size.default(512 * 1024 ** 2),
     pids: int.min(16).default(512),
@@ -103,6 +106,7 @@ const ENV: Record<string, string> = {
   BOXLAB_MAX_SANDBOXES: 'maxSandboxes',
   BOXLAB_IDLE_TIMEOUT: 'idleTimeoutMs',
   BOXLAB_TERMINAL_GRACE: 'terminalGraceMs',
+  BOXLAB_CHECK_CONCURRENCY: 'checkConcurrency',
   BOXLAB_MEMORY: 'limits.memoryBytes',
   BOXLAB_PIDS: 'limits.pids',
   BOXLAB_CPUS: 'limits.cpus',

@@ -1,6 +1,7 @@
 // Starts boxlab: the sandbox engine, the terminals, then the web server; ends
 // them all cleanly on SIGTERM.
 import http from 'node:http';
+import os from 'node:os';
 import { CheckRunner } from './checks/runner.js';
 import { probeHostFacts } from './checks/probe.js';
 import type { Config } from './config.js';
@@ -63,7 +64,11 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
   const db = openDb(config.database);
   const store = new ProgressStore(db);
   const bus = new LearnerBus((err) => log.error({ err }, 'learner event listener failed'));
-  const runner = new CheckRunner({ executor: sandboxes, ...(catalog.library ? { library: catalog.library.text } : {}) });
+  const runner = new CheckRunner({
+    executor: sandboxes,
+    ...(catalog.library ? { library: catalog.library.text } : {}),
+    concurrency: config.checkConcurrency || 4 * Math.max(1, os.availableParallelism()),
+  });
   // probed on first need (a throwaway sandbox), not at startup
   let facts: Promise<HostFacts> | undefined;
   const hostFacts = () =>
