@@ -43,6 +43,14 @@ export const DEVICE_ALLOW = [
 
 const V2_CONTROLLERS = ['cpu', 'io', 'memory', 'pids'];
 
+/** CPU weight of all sandboxes together (`<instance>`), in multiples of the default (v1 cpu.shares
+ *  1024, v2 cpu.weight 100). The scheduler weighs `<instance>` as one entity against each other
+ *  top-level cgroup (and, with autogroup, each other session): at the default, all learners together
+ *  weighed as much as one busy process elsewhere on the host, and a shell woken by a keystroke waited
+ *  behind it while a few sandboxes flooded. Each sandbox keeps its own quota; the server still gets
+ *  one core-share in WEIGHT + 1 when sandboxes saturate every core, and it wakes far more than it runs. */
+export const SANDBOXES_CPU_WEIGHT = 4;
+
 /** Reads the cgroup hierarchies mounted under `root` from a mountinfo text. */
 export function detectCgroups(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8'), root = '/sys/fs/cgroup'): CgroupHost {
   const hierarchies: Hierarchy[] = [];
@@ -177,10 +185,13 @@ export class CgroupManager {
         await writeFile(path.join(root, 'cgroup.subtree_control'), wanted);
       }
       await writeFile(path.join(this.instanceDir(this.host.hierarchies[0]!), 'cgroup.subtree_control'), wanted);
+      if (this.v2Controllers.includes('cpu')) await tryWrite(path.join(this.instanceDir(this.host.hierarchies[0]!), 'cpu.weight'), String(100 * SANDBOXES_CPU_WEIGHT));
       if (!this.v2Controllers.includes('memory') || !this.v2Controllers.includes('pids')) {
         throw new SandboxError('the memory and pids cgroup controllers are not available: boxlab cannot limit sandboxes on this host', 'unsupported');
       }
     } else {
+      const cpu = this.hierarchyWith('cpu');
+      if (cpu) await tryWrite(path.join(this.instanceDir(cpu), 'cpu.shares'), String(1024 * SANDBOXES_CPU_WEIGHT));
       for (const controller of ['memory', 'pids', 'devices']) {
         if (!this.hierarchyWith(controller)) {
           throw new SandboxError(`the ${controller} cgroup controller is not mounted: boxlab cannot confine sandboxes on this host`, 'unsupported');

@@ -4,6 +4,7 @@
 // the server's event loop, and so never a learner's keystroke echo.
 import headless from '@xterm/headless';
 import { SerializeAddon } from '@xterm/addon-serialize';
+import { execFile } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
@@ -16,10 +17,18 @@ interface Mirror {
   serializer: SerializeAddon;
 }
 
-// Background work: below the server's main thread (and the learners' shells) for the CPU.
+// Background work. A nice value only ranks threads within one cgroup (or, with
+// autogroup, one session), while learners' shells run in the sandboxes' cgroups:
+// at nice 10 this thread still took CPU that a woken shell was waiting for (the
+// echo tail while terminals flood). SCHED_IDLE is the policy the scheduler
+// preempts for any ordinary task that wakes, whatever its cgroup. Node has no
+// call for it: util-linux's chrt sets it; nice 10 stays where chrt cannot.
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
-  if (tid > 0) setPriority(tid, 10);
+  if (tid > 0) {
+    setPriority(tid, 10);
+    execFile('chrt', ['--idle', '--pid', '0', String(tid)], () => {});
+  }
 } catch {
   // not Linux, or not allowed: same priority then
 }

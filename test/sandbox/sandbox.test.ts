@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectCgroups } from '../../server/sandbox/cgroups.js';
+import { detectCgroups, SANDBOXES_CPU_WEIGHT } from '../../server/sandbox/cgroups.js';
 import type { SandboxInfo } from '../../server/sandbox/driver.js';
-import { DRIVERS, makeDriver, type TestDriver } from '../helpers/drivers.js';
+import { DRIVERS, makeDriver, makeNamespacesDriver, type TestDriver } from '../helpers/drivers.js';
 
 const PIDS_LIMIT = 128;
 
@@ -283,5 +283,21 @@ describe('cgroup layout on this host', () => {
     const unified = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === '/sys/fs/cgroup' && l.includes(' - cgroup2 '));
     expect(host.version).toBe(unified ? 2 : 1);
     expect(host.hierarchies.every((h) => path.isAbsolute(h.mountPoint))).toBe(true);
+  });
+
+  it('weighs the sandboxes together above one process elsewhere for the CPU', async () => {
+    const t = await makeNamespacesDriver('weight');
+    try {
+      const host = detectCgroups();
+      const [file, unit] =
+        host.version === 2
+          ? [path.join(host.root, t.instance, 'cpu.weight'), 100]
+          : [path.join(host.hierarchies.find((h) => h.controllers.includes('cpu'))!.mountPoint, t.instance, 'cpu.shares'), 1024];
+      const hasCpu = host.version === 1 || readFileSync(path.join(host.root, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu');
+      if (hasCpu) expect(Number(readFileSync(file, 'utf8'))).toBe(unit * SANDBOXES_CPU_WEIGHT);
+      expect(SANDBOXES_CPU_WEIGHT).toBeGreaterThan(1);
+    } finally {
+      await t.close();
+    }
   });
 });
