@@ -32,9 +32,16 @@ export type LearnerNotice =
 
 type Listener<T> = (value: T) => void;
 
+/** Messages for a learner with no page open are held this long, at most this many, and shown when a page opens. */
+export const HELD_MESSAGE_MS = 15 * 60_000;
+export const HELD_MESSAGES = 20;
+const MAX_HELD_LEARNERS = 10_000;
+
 export class LearnerBus {
   private readonly listeners = new Set<Listener<LearnerEvent>>();
   private readonly noticeListeners = new Map<string, Set<Listener<LearnerNotice>>>();
+  // a message sent while the learner's page reloads or reconnects is not lost
+  private readonly held = new Map<string, Array<Extract<LearnerNotice, { type: 'message' }>>>();
 
   constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
 
@@ -49,7 +56,17 @@ export class LearnerBus {
   }
 
   notify(learnerId: string, notice: LearnerNotice): void {
-    for (const listener of this.noticeListeners.get(learnerId) ?? []) this.call(listener, notice);
+    const listeners = this.noticeListeners.get(learnerId);
+    if (!listeners && notice.type === 'message') {
+      const held = (this.held.get(learnerId) ?? []).filter((m) => m.at > Date.now() - HELD_MESSAGE_MS);
+      held.push(notice);
+      this.held.delete(learnerId); // re-inserted last: the map stays oldest first
+      this.held.set(learnerId, held.slice(-HELD_MESSAGES));
+      // learners who never come back: the oldest go first
+      if (this.held.size > MAX_HELD_LEARNERS) this.held.delete(this.held.keys().next().value!);
+      return;
+    }
+    for (const listener of listeners ?? []) this.call(listener, notice);
   }
 
   /** Notices for one learner (their open pages); returns the unsubscribe. */
@@ -57,6 +74,9 @@ export class LearnerBus {
     let set = this.noticeListeners.get(learnerId);
     if (!set) this.noticeListeners.set(learnerId, (set = new Set()));
     set.add(listener);
+    const held = this.held.get(learnerId);
+    this.held.delete(learnerId);
+    for (const message of held ?? []) if (message.at > Date.now() - HELD_MESSAGE_MS) this.call(listener, message);
     return () => {
       set.delete(listener);
       if (set.size === 0) this.noticeListeners.delete(learnerId);
