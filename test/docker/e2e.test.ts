@@ -1,0 +1,58 @@
+// boxlab as most people will run it, one container of its image, used through
+// a real browser: the page the container serves opens a terminal in a sandbox
+// that lives inside the container, and what is typed there runs there.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { startBoxlab, TEST_IMAGE, type BoxlabContainer } from '../helpers/image.js';
+
+declare global {
+  interface Window {
+    boxlab: { screenText(): string; status(): string | undefined };
+  }
+}
+
+async function waitScreen(page: Page, pattern: RegExp, timeout = 20_000): Promise<string> {
+  await page.waitForFunction((source) => new RegExp(source, 'm').test(window.boxlab.screenText()), pattern.source, { timeout });
+  return page.evaluate(() => window.boxlab.screenText());
+}
+
+/** Command lines of the container's processes (its image has no ps). */
+function containerCommands(box: BoxlabContainer): string[] {
+  const r = box.exec(['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " <"$p/cmdline"; echo; done 2>/dev/null']);
+  return r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+describe.skipIf(!TEST_IMAGE)('boxlab in its image, through a browser', () => {
+  let box: BoxlabContainer;
+  let browser: TestBrowser;
+
+  beforeAll(async () => {
+    [box, browser] = await Promise.all([startBoxlab(), launchBrowser()]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    box?.remove();
+  });
+
+  it('opens a terminal from the container\'s page and runs what is typed in a sandbox inside the container', async () => {
+    const { page, problems, context } = await browser.page();
+    await page.goto(box.url);
+    await page.waitForFunction(() => window.boxlab?.status() === 'live', null, { timeout: 30_000 });
+    await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
+    await page.locator('.xterm').click();
+    // a process with a command line nothing else has, to find in the container afterwards
+    await page.keyboard.type('sleep 4242 & echo "started $((6*7))"');
+    await page.keyboard.press('Enter');
+    await waitScreen(page, /^started 42$/);
+    expect(containerCommands(box)).toContain('sleep 4242');
+
+    await page.keyboard.type('kill %1; wait; echo "ended $((6*7))"');
+    await page.keyboard.press('Enter');
+    await waitScreen(page, /^ended 42$/);
+    expect(containerCommands(box)).not.toContain('sleep 4242');
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
+});
