@@ -1,16 +1,11 @@
 // boxlab as most people will run it, one container of its image, used through
 // a real browser: the page the container serves opens a terminal in a sandbox
-// that lives inside the container, and what is typed there runs there.
+// that lives inside the container, and what is typed there runs there. And
+// every lesson's checks hold there too (its cgroups are the container's own).
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { startBoxlab, TEST_IMAGE, type BoxlabContainer } from '../helpers/image.js';
-
-declare global {
-  interface Window {
-    boxlab: { screenText(): string; status(): string | undefined };
-  }
-}
 
 async function waitScreen(page: Page, pattern: RegExp, timeout = 20_000): Promise<string> {
   await page.waitForFunction((source) => new RegExp(source, 'm').test(window.boxlab.screenText()), pattern.source, { timeout });
@@ -55,4 +50,16 @@ describe.skipIf(!TEST_IMAGE)('boxlab in its image, through a browser', () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);
+
+  it('proves every lesson the image ships (each check fails, then passes after its solution) inside the container', () => {
+    const r = box.exec(['node', '/app/bin/boxlab.js', 'verify', '--json'], 420_000);
+    const report = JSON.parse(r.stdout) as { ok: boolean; lessons: Array<{ id: string; exercises: Array<{ id: string; status: string; problems: string[] }> }> };
+    const outcomes = report.lessons.flatMap((l) => l.exercises.map((e) => `${l.id}/${e.id}: ${e.status}${e.problems.length ? ` (${e.problems.join('; ')})` : ''}`));
+    // "skipped" is an exercise the host's kernel cannot run (said so, not failed)
+    expect(outcomes.filter((o) => !/: (passed|skipped)$/.test(o))).toEqual([]);
+    expect(outcomes.filter((o) => o.endsWith(': passed')).length).toBeGreaterThanOrEqual(20);
+    expect(report.lessons.map((l) => l.id)).toEqual(expect.arrayContaining(['01-namespaces', '02-cgroups', '06-privileges']));
+    expect(report.ok).toBe(true);
+    expect(r.status).toBe(0);
+  }, 480_000);
 });
