@@ -25,6 +25,7 @@ const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
   ['--rootfs-seed <dir>', 'rootfs.seed', 'a prebuilt rootfs to copy instead of running debootstrap (BOXLAB_ROOTFS_SEED; the Docker image sets it)'],
   ['--mirror <url>', 'rootfs.mirror', 'Debian mirror for the rootfs (BOXLAB_MIRROR, default: the host\'s)'],
   ['--suite <name>', 'rootfs.suite', 'Debian suite of the rootfs (BOXLAB_SUITE, default bookworm)'],
+  ['--labs-dir <dir>', 'labsDir', 'the lessons to serve (BOXLAB_LABS, default: the labs boxlab ships)'],
   ['--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug (BOXLAB_LOG_LEVEL, default info)'],
 ];
 

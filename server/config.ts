@@ -2,6 +2,7 @@
 // environment variables (BOXLAB_*) and then by command-line flags.
 import path from 'node:path';
 import { z } from 'zod';
+import { PACKAGE_ROOT } from './paths.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -44,6 +45,10 @@ export const configSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   /** Where boxlab keeps its rootfs, database and runtime files. */
   dataDir: z.string().min(1).default('/var/lib/boxlab'),
+  /** The SQLite database of learners' progress; empty: boxlab.db in the data dir. */
+  database: z.string().default(''),
+  /** The lessons the player offers (docs/lesson-format.md). */
+  labsDir: z.string().min(1).default(path.join(PACKAGE_ROOT, 'labs')),
   /** Sandbox driver. */
   driver: z.enum(['namespaces', 'docker']).default('namespaces'),
   /** Names everything this server creates (cgroups, containers), so that a
@@ -90,6 +95,8 @@ const ENV: Record<string, string> = {
   BOXLAB_HOST: 'host',
   BOXLAB_DATA_DIR: 'dataDir',
   BOXLAB_DRIVER: 'driver',
+  BOXLAB_LABS: 'labsDir',
+  BOXLAB_DATABASE: 'database',
   BOXLAB_INSTANCE: 'instance',
   BOXLAB_MAX_SANDBOXES: 'maxSandboxes',
   BOXLAB_IDLE_TIMEOUT: 'idleTimeoutMs',
@@ -146,5 +153,7 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
   }
   const config = parsed.data;
   config.dataDir = path.resolve(config.dataDir);
+  config.labsDir = path.resolve(config.labsDir);
+  config.database = config.database ? path.resolve(config.database) : path.join(config.dataDir, 'boxlab.db');
   return config;
 }

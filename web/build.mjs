@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Bundles the browser page (web/) into dist/web: one script, one stylesheet,
-// the HTML and its icon, all served by boxlab itself (nothing from a CDN).
+// Bundles the browser pages (web/) into dist/web: the catalogue, the lesson
+// page and the free sandbox, one script each (shared code split into chunks,
+// so the catalogue does not load the terminal), one stylesheet, the HTML and
+// its icon, all served by boxlab itself (nothing from a CDN).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,11 +15,15 @@ mkdirSync(out, { recursive: true });
 
 await build({
   entryPoints: [
-    { in: path.join(web, 'main.ts'), out: 'app' },
+    { in: path.join(web, 'catalogue.ts'), out: 'catalogue' },
+    { in: path.join(web, 'lesson.ts'), out: 'lesson' },
+    { in: path.join(web, 'sandbox.ts'), out: 'sandbox' },
     { in: path.join(web, 'styles.css'), out: 'app' },
   ],
   outdir: out,
   bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
   target: ['es2022', 'chrome110', 'firefox110', 'safari16'],
   minify: true,
@@ -25,5 +31,5 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'favicon.svg']) copyFileSync(path.join(web, file), path.join(out, file));
+for (const file of ['index.html', 'lesson.html', 'sandbox.html', 'favicon.svg']) copyFileSync(path.join(web, file), path.join(out, file));
 writeFileSync(path.join(out, '.built'), `${new Date().toISOString()}\n`);

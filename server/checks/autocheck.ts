@@ -27,6 +27,8 @@ export interface ExerciseResult {
   /** The exercise became done with this result. */
   newlyDone: boolean;
   trigger: 'auto' | 'demand';
+  /** An automatic check of an exercise after the current one (it is expected to fail). */
+  lookahead: boolean;
   durationMs: number;
   queuedMs: number;
   at: number;
@@ -58,6 +60,8 @@ export interface AutoCheckerOptions {
   progress: ProgressStore;
   settled: CommandSettledSource;
   onResult: (result: ExerciseResult) => void;
+  /** A check is about to run (for a "checking" indicator). */
+  onChecking?: (check: { exerciseId: string; trigger: 'auto' | 'demand'; lookahead: boolean }) => void;
   /** The sandbox could not run a check (it is gone, for instance); automatic checks stop. */
   onError?: (err: Error) => void;
   /** Environment of check scripts (e.g. LESSON_ASSETS). */
@@ -154,19 +158,20 @@ export class AutoChecker {
   private async run(target: CheckTarget, trigger: ExerciseResult['trigger'], lookahead = false): Promise<ExerciseResult> {
     const { runner, sandboxId, learnerId, lessonId, progress } = this.options;
     const env = { ...this.options.env, ...(lookahead ? LOOKAHEAD_ENV : {}) };
+    if (!this.stopped) this.options.onChecking?.({ exerciseId: target.id, trigger, lookahead });
     const r = await runner.check(sandboxId, target.check, {
       key: JSON.stringify([sandboxId, lessonId, target.id]),
       ...(target.timeoutMs ? { timeoutMs: target.timeoutMs } : {}),
       env,
     });
     const at = Date.now();
-    await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, at });
+    await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, ...(lookahead ? { lookahead } : {}), at });
     const newlyDone = r.passed && !this.done.has(target.id);
     if (newlyDone) {
       this.done.add(target.id);
       await progress.markDone(learnerId, lessonId, target.id, at);
     }
-    const result: ExerciseResult = { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone, trigger, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
+    const result: ExerciseResult = { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone, trigger, lookahead, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
     if (!this.stopped) this.options.onResult(result);
     return result;
   }

@@ -11,6 +11,8 @@ export interface Attempt {
   durationMs: number;
   /** What asked for the check: a command the learner ran, or the learner. */
   trigger: 'auto' | 'demand';
+  /** A quiet automatic check of an exercise after the current one (see autocheck.ts). */
+  lookahead?: boolean;
   at: number;
 }
 

@@ -6,8 +6,10 @@ import type { Logger } from '../log.js';
 import { DIST_DIR } from '../paths.js';
 import type { SandboxManager } from '../sandbox/manager.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
+import type { LessonPlayer } from '../player/player.js';
 import { apiRouter } from './api.js';
 import type { Identity } from './identity.js';
+import { lessonRoutes } from './lessons.js';
 import type { Ownership } from './ownership.js';
 import { requestGuard, securityHeaders } from './security.js';
 
@@ -16,6 +18,8 @@ export interface AppDeps {
   terminals: TerminalRegistry;
   identity: Identity;
   ownership: Ownership;
+  /** The lessons; without it the server offers sandboxes and terminals only. */
+  player?: LessonPlayer;
   /** The address the server listens on (a loopback server refuses foreign Host headers). */
   listenHost: string;
   log?: Logger;
@@ -33,9 +37,12 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use(requestGuard(deps.listenHost));
   app.use(deps.identity.middleware());
+  const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
+  if (deps.player) {
+    app.use(lessonRoutes({ player: deps.player, sandboxes: deps.sandboxes, terminals: deps.terminals, lessonPage: path.join(webDir, 'lesson.html'), ...(deps.log ? { log: deps.log } : {}) }));
+  }
   app.use('/api', apiRouter(deps));
 
-  const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
   // revalidated on every load (ETag): the asset names carry no hash
   app.use(express.static(webDir, { index: 'index.html', dotfiles: 'ignore', cacheControl: true, maxAge: 0, setHeaders: (res) => res.set('Cache-Control', 'no-cache') }));
   app.get('/', (_req, res) => {

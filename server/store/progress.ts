@@ -60,6 +60,7 @@ export class ProgressStore {
            completed_at = CASE WHEN completed_at IS NULL AND ? THEN ? ELSE completed_at END
          WHERE learner_id = ? AND lesson_id = ? AND exercise_id = ?`,
       ),
+      markDone: db.prepare('UPDATE exercise_progress SET completed_at = COALESCE(completed_at, ?) WHERE learner_id = ? AND lesson_id = ? AND exercise_id = ?'),
       hint: db.prepare('UPDATE exercise_progress SET hints_used = MAX(hints_used, ?) WHERE learner_id = ? AND lesson_id = ? AND exercise_id = ?'),
       solution: db.prepare('UPDATE exercise_progress SET solution_revealed = 1 WHERE learner_id = ? AND lesson_id = ? AND exercise_id = ?'),
       resetLesson: db.prepare('UPDATE exercise_progress SET completed_at = NULL, last_reason = NULL, started_at = NULL WHERE learner_id = ? AND lesson_id = ?'),
@@ -106,6 +107,14 @@ export class ProgressStore {
       this.stmts.attempt.run(result.passed ? null : (result.reason ?? null), now, result.passed ? 1 : 0, now, learnerId, lessonId, exerciseId);
       const progress = this.exercise(learnerId, lessonId, exerciseId)!;
       return { progress, newlyCompleted: before.completedAt === null && progress.completedAt !== null };
+    })();
+  }
+
+  /** Marks an exercise completed at `at`; one completed already keeps its first time. */
+  markDone(learnerId: string, lessonId: string, exerciseId: string, at: number = this.now()): void {
+    this.db.transaction(() => {
+      this.stmts.ensureExercise.run(learnerId, lessonId, exerciseId, this.now());
+      this.stmts.markDone.run(at, learnerId, lessonId, exerciseId);
     })();
   }
 

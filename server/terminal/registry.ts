@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { SandboxManager } from '../sandbox/manager.js';
+import { Listeners, type Disposable } from './listeners.js';
 import { MirrorPool } from './mirror.js';
 import { sizeError } from './protocol.js';
 import { TerminalError, TerminalSession, type FlowLimits } from './session.js';
@@ -30,8 +31,10 @@ export class TerminalRegistry {
   private readonly terminals = new Map<string, TerminalSession>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private closing = false;
+  private readonly created: Listeners<TerminalSession>;
 
   constructor(private readonly sandboxes: SandboxManager, private readonly options: TerminalRegistryOptions) {
+    this.created = new Listeners((err) => options.log?.error({ err }, 'terminal-created listener failed'));
     this.mirrors = new MirrorPool({
       scrollback: options.scrollback ?? 1000,
       onError: (err) => options.log?.error({ err }, 'terminal mirror'),
@@ -80,7 +83,13 @@ export class TerminalRegistry {
     });
     this.startGrace(session);
     log?.info({ cols: size.cols, rows: size.rows }, 'terminal started');
+    this.created.emit(session);
     return session;
+  }
+
+  /** Every terminal started from now on (the lesson player follows the commands typed in a lesson's sandbox). */
+  onCreated(listener: (session: TerminalSession) => void): Disposable {
+    return this.created.add(listener);
   }
 
   get(id: string): TerminalSession | undefined {

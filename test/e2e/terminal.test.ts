@@ -28,7 +28,7 @@ async function waitScreen(page: Page, pattern: RegExp): Promise<string> {
 
 it('types a command into the page\'s terminal and reads the result from the screen', async () => {
   const { page, problems, context } = await browser.page();
-  await page.goto(server.url);
+  await page.goto(`${server.url}/sandbox.html`);
   await page.waitForFunction(() => window.boxlab?.status() === 'live', null, { timeout: 15_000 });
   await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
   await page.locator('.xterm').click();

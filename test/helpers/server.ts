@@ -2,6 +2,7 @@
 // the shared rootfs), and learners that talk to it as a browser would: a
 // cookie jar, same-origin requests, WebSocket upgrades with an Origin.
 import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { loadConfig, type ConfigInput } from '../../server/config.js';
@@ -20,10 +21,16 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(label: string, overrides: Partial<ConfigInput> = {}): Promise<TestServer> {
   const instance = testInstance(label);
-  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: TEST_DATA_DIR, instance, logLevel: 'silent', ...overrides, rootfs: { suite: TEST_SUITE } }, {});
+  // a database of its own unless told (other checkouts' tests share the data dir, maybe at another schema)
+  const database = path.join(os.tmpdir(), `boxlab-${instance}.db`);
+  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: TEST_DATA_DIR, database, instance, logLevel: 'silent', ...overrides, rootfs: { suite: TEST_SUITE } }, {});
   const server = await startServer(config);
   return {
     ...server,
+    async close() {
+      await server.close();
+      if (config.database === database) for (const suffix of ['', '-wal', '-shm']) await fs.rm(database + suffix, { force: true });
+    },
     instance,
     learner: () => Learner.visit(server.url),
     async leftovers() {

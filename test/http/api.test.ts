@@ -40,7 +40,7 @@ it('serves the page with a strict Content-Security-Policy and no third-party ass
   expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   const html = await res.text();
   expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
-  for (const asset of ['/app.js', '/app.css', '/favicon.svg']) expect((await fetch(`${server.url}${asset}`)).status).toBe(200);
+  for (const asset of ['/catalogue.js', '/lesson.js', '/sandbox.js', '/app.css', '/favicon.svg']) expect((await fetch(`${server.url}${asset}`)).status).toBe(200);
   expect((await fetch(`${server.url}/../package.json`)).status).toBe(404);
   expect((await fetch(`${server.url}/%2e%2e/package.json`)).status).toBe(404);
 });

@@ -1,0 +1,73 @@
+// The live channel to a learner's pages (WebSocket /ws/learner): exercise
+// status changes and lesson start progress from the player, and the notices
+// (instructor messages, takeovers, resets) sent to that learner on the
+// LearnerBus. Server to page only; JSON text frames. Checked before the
+// upgrade like the terminal sockets: Host, Origin, learner cookie.
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { LearnerBus, LearnerNotice } from '../events.js';
+import type { Logger } from '../log.js';
+import type { LessonPlayer, PlayerUpdate } from '../player/player.js';
+import type { Identity } from './identity.js';
+import { hostAllowed, sameOrigin } from './security.js';
+
+export const LEARNER_SOCKET_PATH = '/ws/learner';
+
+/** What the page receives. */
+export type LearnerMessage = { kind: 'update'; update: PlayerUpdate } | { kind: 'notice'; notice: LearnerNotice };
+
+export interface LearnerSocketDeps {
+  player: LessonPlayer;
+  bus: LearnerBus;
+  identity: Identity;
+  listenHost: string;
+  log?: Logger;
+}
+
+// a slow or stalled page gets no more than this queued; past it, it is dropped and reconnects
+const MAX_BUFFERED = 256 * 1024;
+
+export function learnerSockets(deps: LearnerSocketDeps) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
+
+  function refuse(socket: Duplex, status: number, message: string): void {
+    const body = JSON.stringify({ error: message });
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+
+  return {
+    handles(req: IncomingMessage): boolean {
+      return (req.url ?? '').split('?')[0] === LEARNER_SOCKET_PATH;
+    },
+
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+      socket.on('error', () => {});
+      if (!hostAllowed(req, deps.listenHost)) return refuse(socket, 403, 'this boxlab server only answers to its own address');
+      if (!sameOrigin(req)) return refuse(socket, 403, 'cross-origin WebSocket refused');
+      const learner = deps.identity.fromRequest(req);
+      if (!learner) return refuse(socket, 401, 'no learner cookie: load a boxlab page first');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const send = (message: LearnerMessage) => {
+          if (ws.readyState !== ws.OPEN) return;
+          if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
+          ws.send(JSON.stringify(message));
+        };
+        const offUpdate = deps.player.onUpdate(learner, (update) => send({ kind: 'update', update }));
+        const offNotice = deps.bus.onNotice(learner, (notice) => send({ kind: 'notice', notice }));
+        ws.on('close', () => {
+          offUpdate();
+          offNotice();
+        });
+        ws.on('error', () => ws.terminate());
+        // the page sends nothing; anything it does send is ignored
+      });
+    },
+
+    async close(): Promise<void> {
+      for (const ws of wss.clients) ws.close(1001, 'the server is stopping');
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,435 @@
+// The lesson player: a learner's way through a lesson. One sandbox per learner
+// and lesson, started (or resumed) with the lesson's setup; the commands typed
+// in its terminals drive the automatic checks; progress goes to the store and
+// what happens goes to the LearnerBus and to the learner's open pages. Knows
+// lessons, checks, sandboxes and terminals by their contracts; nothing of HTTP.
+import type { Logger } from '../log.js';
+import { AutoChecker, type ExerciseResult } from '../checks/autocheck.js';
+import { LessonSetupError, lessonEnv, resetLesson, startLesson } from '../checks/lifecycle.js';
+import type { CheckRunner } from '../checks/runner.js';
+import type { CheckStatus, LearnerBus } from '../events.js';
+import type { LabsCatalog } from '../labs/loader.js';
+import type { Exercise, Lesson } from '../labs/model.js';
+import { unmetRequirements, type HostFacts } from '../labs/requirements.js';
+import type { Disposable } from '../sandbox/driver.js';
+import type { SandboxManager } from '../sandbox/manager.js';
+import { checkProgress } from '../store/check-progress.js';
+import type { ProgressStore } from '../store/progress.js';
+import type { TerminalRegistry } from '../terminal/registry.js';
+import type { TerminalSession } from '../terminal/session.js';
+
+/** Where starting a lesson is: shown to the learner while they wait. */
+export type StartStep = 'sandbox' | 'assets' | 'setup' | 'ready' | 'failed';
+
+/** What a learner's open pages hear (besides the notices of the LearnerBus). */
+export type PlayerUpdate =
+  | { type: 'start'; lessonId: string; step: StartStep; error?: string }
+  | { type: 'exercise'; lessonId: string; exerciseId: string; status: CheckStatus; reason?: string; trigger: 'auto' | 'demand' }
+  | { type: 'reset'; lessonId: string };
+
+export type ExerciseStatus = 'todo' | 'failed' | 'done';
+
+export interface ExerciseState {
+  id: string;
+  status: ExerciseStatus;
+  reason?: string;
+  /** Static hints revealed so far (markdown source indexes; the caller renders). */
+  hintsShown: number;
+  solutionRevealed: boolean;
+  /** Why this host cannot check it, when it cannot. */
+  unavailable?: string;
+}
+
+/** The owner of everything a learner does in a lesson (one per learner and lesson at a time). */
+interface Run {
+  learnerId: string;
+  lessonId: string;
+  sandboxId?: string;
+  step: StartStep;
+  error?: string;
+  checker?: AutoChecker;
+  settled: Set<() => void>;
+  terminalSubs: Disposable[];
+  lastUsed: number;
+  /** Start, reset and stop of one run happen one after another. */
+  queue: Promise<unknown>;
+}
+
+export class PlayerError extends Error {
+  constructor(readonly code: 'not-found' | 'unavailable' | 'bad-request' | 'setup-failed', message: string) {
+    super(message);
+  }
+}
+
+export interface PlayerOptions {
+  catalog: LabsCatalog;
+  sandboxes: SandboxManager;
+  terminals: TerminalRegistry;
+  runner: CheckRunner;
+  store: ProgressStore;
+  bus: LearnerBus;
+  /** What the host's kernel lets sandboxes do (probed once, lazily). */
+  hostFacts: () => Promise<HostFacts>;
+  /** A lesson sandbox has been created for the learner (so they may use its terminals). */
+  onSandbox?: (sandboxId: string, learnerId: string) => void;
+  /** Lesson sandboxes one learner keeps at once; starting one more ends the least recently used. */
+  maxRunsPerLearner?: number;
+  log?: Logger;
+}
+
+const key = (learnerId: string, lessonId: string) => `${learnerId}\u0000${lessonId}`;
+
+export class LessonPlayer {
+  private readonly runs = new Map<string, Run>();
+  private readonly bySandbox = new Map<string, Run>();
+  private readonly updateListeners = new Map<string, Set<(u: PlayerUpdate) => void>>();
+  private readonly progress;
+  private readonly created: Disposable;
+  /**
+   * The lessons a learner may see and open, in order: the catalogue, previous
+   * and next, and access to every lesson route come from here alone. A
+   * workshop narrows it by replacing this function.
+   */
+  lessonsFor: (learnerId: string) => Lesson[];
+
+  constructor(private readonly options: PlayerOptions) {
+    this.progress = checkProgress(options.store);
+    this.lessonsFor = () => options.catalog.lessons;
+    this.created = options.terminals.onCreated((session) => this.follow(session));
+  }
+
+  /** The lesson, if this learner may open it. */
+  lesson(learnerId: string, lessonId: string): Lesson {
+    const lesson = this.lessonsFor(learnerId).find((l) => l.id === lessonId);
+    if (!lesson) throw new PlayerError('not-found', `no lesson ${lessonId}`);
+    return lesson;
+  }
+
+  /** Why this host cannot run the lesson, or undefined. */
+  async unavailable(lesson: Lesson): Promise<string | undefined> {
+    const reason = unmetRequirements(lesson.requires, await this.options.hostFacts());
+    return reason && `This lesson ${reason}.`;
+  }
+
+  /** Why this host cannot check the exercise, or undefined. */
+  async exerciseUnavailable(exercise: Exercise): Promise<string | undefined> {
+    const reason = unmetRequirements(exercise.requires, await this.options.hostFacts());
+    return reason && `This exercise ${reason}.`;
+  }
+
+  /** Records that the learner opened the lesson's page. */
+  opened(learnerId: string, lessonId: string): void {
+    this.options.store.touchLearner(learnerId);
+    this.options.store.lessonOpened(learnerId, lessonId);
+    this.options.bus.emit({ type: 'lesson-opened', learnerId, lessonId, at: Date.now() });
+  }
+
+  /** Each exercise's state for this learner. */
+  async exerciseStates(learnerId: string, lesson: Lesson): Promise<ExerciseState[]> {
+    const progress = this.options.store.lesson(learnerId, lesson.id);
+    return Promise.all(
+      lesson.exercises.map(async (e) => {
+        const p = progress.get(e.id);
+        const unavailable = await this.exerciseUnavailable(e);
+        const status: ExerciseStatus = p?.completedAt ? 'done' : p?.lastReason ? 'failed' : 'todo';
+        return {
+          id: e.id,
+          status,
+          ...(status === 'failed' && p?.lastReason ? { reason: p.lastReason } : {}),
+          hintsShown: Math.min(p?.hintsUsed ?? 0, e.hints.length),
+          solutionRevealed: p?.solutionRevealed ?? false,
+          ...(unavailable ? { unavailable } : {}),
+        };
+      }),
+    );
+  }
+
+  /** The run's state, as the page shows it. */
+  runState(learnerId: string, lessonId: string): { step: StartStep; sandboxId?: string; error?: string } | undefined {
+    const run = this.runs.get(key(learnerId, lessonId));
+    if (!run) return undefined;
+    const alive = run.sandboxId !== undefined && this.options.sandboxes.has(run.sandboxId);
+    return { step: run.step, ...(alive ? { sandboxId: run.sandboxId } : {}), ...(run.error ? { error: run.error } : {}) };
+  }
+
+  /**
+   * Gives the learner the lesson's sandbox, set up: the one they have if it is
+   * still alive (resuming), else a new one with the setup run again. Resolves
+   * with the sandbox id once the lesson is ready.
+   */
+  async start(learnerId: string, lessonId: string): Promise<string> {
+    const lesson = this.lesson(learnerId, lessonId);
+    const why = await this.unavailable(lesson);
+    if (why) throw new PlayerError('unavailable', why);
+    this.options.store.touchLearner(learnerId);
+    const run = this.runFor(learnerId, lessonId);
+    run.lastUsed = Date.now();
+    return this.serially(run, async () => {
+      if (run.step === 'ready' && run.sandboxId && this.options.sandboxes.has(run.sandboxId)) {
+        this.options.sandboxes.touch(run.sandboxId);
+        return run.sandboxId;
+      }
+      await this.evictBeyondLimit(learnerId, run);
+      this.stopChecks(run);
+      this.setStep(run, 'sandbox');
+      let sandboxId: string | undefined;
+      try {
+        const info = await this.options.sandboxes.create();
+        sandboxId = info.id;
+        this.attach(run, sandboxId);
+        this.options.onSandbox?.(sandboxId, learnerId);
+        await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
+      } catch (err) {
+        return this.startFailed(run, sandboxId, err);
+      }
+      await this.startChecks(run, lesson);
+      this.setStep(run, 'ready');
+      this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId }, 'lesson started');
+      return sandboxId;
+    });
+  }
+
+  /**
+   * Back to the lesson's start: a clean sandbox set up again, open terminals
+   * ended, every exercise "to do" (hints and solutions seen stay on record).
+   */
+  async reset(learnerId: string, lessonId: string): Promise<string> {
+    const lesson = this.lesson(learnerId, lessonId);
+    this.options.store.touchLearner(learnerId);
+    const run = this.runFor(learnerId, lessonId);
+    run.lastUsed = Date.now();
+    const sandboxId = await this.serially(run, async () => {
+      this.stopChecks(run);
+      this.options.store.resetLesson(learnerId, lessonId);
+      const id = run.sandboxId;
+      if (!id || !this.options.sandboxes.has(id) || run.step === 'failed') return undefined;
+      this.setStep(run, 'sandbox');
+      try {
+        await this.options.terminals.endSandbox(id);
+        await resetLesson(this.options.sandboxes, id, lesson, this.setupOptions(run));
+      } catch (err) {
+        return this.startFailed(run, id, err);
+      }
+      await this.startChecks(run, lesson);
+      this.setStep(run, 'ready');
+      return id;
+    });
+    this.options.bus.emit({ type: 'reset', learnerId, lessonId, at: Date.now() });
+    this.update(learnerId, { type: 'reset', lessonId });
+    this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId }, 'lesson reset');
+    // no live sandbox: the next start makes a fresh one
+    return sandboxId ?? this.start(learnerId, lessonId);
+  }
+
+  /** Checks an exercise now, as the learner asked. */
+  async check(learnerId: string, lessonId: string, exerciseId: string): Promise<ExerciseResult> {
+    const lesson = this.lesson(learnerId, lessonId);
+    const exercise = this.exercise(lesson, exerciseId);
+    const why = await this.exerciseUnavailable(exercise);
+    if (why) throw new PlayerError('unavailable', why);
+    const run = this.runs.get(key(learnerId, lessonId));
+    if (!run?.checker || run.step !== 'ready') throw new PlayerError('bad-request', 'start the lesson first');
+    const result = await run.checker.checkNow(exerciseId);
+    if (!result) throw new PlayerError('not-found', `no exercise ${exerciseId} in ${lessonId}`);
+    return result;
+  }
+
+  /** Reveals the next static hint; returns how many are shown now. */
+  revealHint(learnerId: string, lessonId: string, exerciseId: string): number {
+    const exercise = this.exercise(this.lesson(learnerId, lessonId), exerciseId);
+    if (exercise.hints.length === 0) throw new PlayerError('not-found', `exercise ${exerciseId} has no hints`);
+    this.options.store.touchLearner(learnerId);
+    const shown = this.options.store.exercise(learnerId, lessonId, exerciseId)?.hintsUsed ?? 0;
+    const count = Math.min(shown + 1, exercise.hints.length);
+    this.options.store.hintRevealed(learnerId, lessonId, exerciseId, count);
+    if (count > shown) this.options.bus.emit({ type: 'hint', learnerId, lessonId, exerciseId, count, at: Date.now() });
+    return count;
+  }
+
+  /** Runs the exercise's hint script in the learner's sandbox: what is wrong right now. */
+  async diagnose(learnerId: string, lessonId: string, exerciseId: string): Promise<string> {
+    const exercise = this.exercise(this.lesson(learnerId, lessonId), exerciseId);
+    if (!exercise.hint) throw new PlayerError('not-found', `exercise ${exerciseId} has no hint script`);
+    const run = this.runs.get(key(learnerId, lessonId));
+    if (!run?.sandboxId || run.step !== 'ready') throw new PlayerError('bad-request', 'start the lesson first');
+    const r = await this.options.runner.hint(run.sandboxId, exercise.hint.text, { key: JSON.stringify([run.sandboxId, lessonId, exerciseId]), env: lessonEnv() });
+    return r.text;
+  }
+
+  /** Records that the learner asked for (and confirmed) the solution; the caller renders it. */
+  revealSolution(learnerId: string, lessonId: string, exerciseId: string): Exercise {
+    const exercise = this.exercise(this.lesson(learnerId, lessonId), exerciseId);
+    if (!exercise.solution) throw new PlayerError('not-found', `exercise ${exerciseId} has no solution`);
+    this.options.store.touchLearner(learnerId);
+    this.options.store.solutionRevealed(learnerId, lessonId, exerciseId);
+    this.options.bus.emit({ type: 'solution', learnerId, lessonId, exerciseId, at: Date.now() });
+    return exercise;
+  }
+
+  /** Updates for one learner's open pages; returns the unsubscribe. */
+  onUpdate(learnerId: string, listener: (u: PlayerUpdate) => void): () => void {
+    let set = this.updateListeners.get(learnerId);
+    if (!set) this.updateListeners.set(learnerId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.updateListeners.delete(learnerId);
+    };
+  }
+
+  /** A sandbox ended (reaped, destroyed): its run forgets it; the next start makes a new one. */
+  sandboxEnded(sandboxId: string): void {
+    const run = this.bySandbox.get(sandboxId);
+    if (!run) return;
+    this.stopChecks(run);
+    this.bySandbox.delete(sandboxId);
+    if (run.sandboxId === sandboxId) run.sandboxId = undefined;
+    if (run.step === 'ready') run.step = 'sandbox';
+  }
+
+  close(): void {
+    this.created.dispose();
+    for (const run of this.runs.values()) this.stopChecks(run);
+  }
+
+  private exercise(lesson: Lesson, exerciseId: string): Exercise {
+    const exercise = lesson.exercises.find((e) => e.id === exerciseId);
+    if (!exercise) throw new PlayerError('not-found', `no exercise ${exerciseId} in ${lesson.id}`);
+    return exercise;
+  }
+
+  private runFor(learnerId: string, lessonId: string): Run {
+    const k = key(learnerId, lessonId);
+    let run = this.runs.get(k);
+    if (!run) {
+      run = { learnerId, lessonId, step: 'sandbox', settled: new Set(), terminalSubs: [], lastUsed: Date.now(), queue: Promise.resolve() };
+      this.runs.set(k, run);
+    }
+    return run;
+  }
+
+  private serially<T>(run: Run, op: () => Promise<T>): Promise<T> {
+    const next = run.queue.then(op, op);
+    run.queue = next.catch(() => {});
+    return next;
+  }
+
+  private attach(run: Run, sandboxId: string): void {
+    if (run.sandboxId) this.bySandbox.delete(run.sandboxId);
+    run.sandboxId = sandboxId;
+    this.bySandbox.set(sandboxId, run);
+    for (const session of this.options.terminals.list(sandboxId)) this.follow(session);
+  }
+
+  /** Every command settled in a terminal of a lesson's sandbox reaches that lesson's checker. */
+  private follow(session: TerminalSession): void {
+    const run = this.bySandbox.get(session.sandboxId);
+    if (!run) return;
+    const sub = session.onCommandSettled(() => {
+      for (const listener of run.settled) listener();
+    });
+    run.terminalSubs.push(sub);
+  }
+
+  private setupOptions(run: Run) {
+    return {
+      ...(this.options.catalog.library ? { library: this.options.catalog.library.text } : {}),
+      onProgress: (step: 'assets' | 'setup' | 'ready') => {
+        if (step !== 'ready') this.setStep(run, step);
+      },
+    };
+  }
+
+  private async startFailed(run: Run, sandboxId: string | undefined, err: unknown): Promise<never> {
+    const message = (err as Error).message;
+    run.error = message;
+    this.setStep(run, 'failed', message);
+    this.options.log?.warn({ learner: run.learnerId, lesson: run.lessonId, err }, 'lesson could not start');
+    if (sandboxId) {
+      // a half-set-up sandbox is of no use; free its place for the next try
+      this.bySandbox.delete(sandboxId);
+      run.sandboxId = undefined;
+      await this.options.terminals.endSandbox(sandboxId).catch(() => {});
+      await this.options.sandboxes.destroy(sandboxId).catch(() => {});
+    }
+    if (err instanceof LessonSetupError) throw new PlayerError('setup-failed', message);
+    throw err;
+  }
+
+  private async startChecks(run: Run, lesson: Lesson): Promise<void> {
+    const facts = await this.options.hostFacts();
+    const exercises = lesson.exercises.filter((e) => !unmetRequirements(e.requires, facts));
+    const { learnerId, lessonId } = run;
+    const checker = new AutoChecker({
+      runner: this.options.runner,
+      sandboxId: run.sandboxId!,
+      learnerId,
+      lessonId,
+      exercises: exercises.map((e) => ({ id: e.id, check: e.check.text, timeoutMs: e.timeoutMs })),
+      progress: this.progress,
+      env: lessonEnv(),
+      settled: {
+        subscribe: (listener) => {
+          run.settled.add(listener);
+          return { dispose: () => void run.settled.delete(listener) };
+        },
+      },
+      onChecking: ({ exerciseId, trigger, lookahead }) => {
+        // exercises ahead of the current one are checked quietly: they usually fail
+        if (!lookahead) this.checkEvent(run, exerciseId, 'checking', trigger);
+      },
+      onResult: (r) => {
+        if (r.passed) this.checkEvent(run, r.exerciseId, 'done', r.trigger);
+        else if (!r.lookahead && !checker.doneExercises.includes(r.exerciseId)) this.checkEvent(run, r.exerciseId, 'failed', r.trigger, r.reason);
+        else if (!r.lookahead) this.checkEvent(run, r.exerciseId, 'done', r.trigger);
+      },
+      onError: (err) => this.options.log?.warn({ learner: learnerId, lesson: lessonId, err }, 'automatic checks stopped'),
+    });
+    run.checker = checker;
+    await checker.start();
+  }
+
+  private stopChecks(run: Run): void {
+    run.checker?.dispose();
+    run.checker = undefined;
+    for (const sub of run.terminalSubs) sub.dispose();
+    run.terminalSubs = [];
+  }
+
+  /** Ends the learner's least recently used lesson sandboxes beyond the limit. */
+  private async evictBeyondLimit(learnerId: string, keep: Run): Promise<void> {
+    const max = this.options.maxRunsPerLearner ?? 3;
+    const live = [...this.runs.values()]
+      .filter((r) => r.learnerId === learnerId && r !== keep && r.sandboxId && this.options.sandboxes.has(r.sandboxId))
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const run of live.slice(0, Math.max(0, live.length + 1 - max))) {
+      const id = run.sandboxId!;
+      this.options.log?.info({ learner: learnerId, lesson: run.lessonId, sandbox: id }, 'lesson sandbox ended: the learner started another');
+      this.sandboxEnded(id);
+      await this.options.terminals.endSandbox(id);
+      await this.options.sandboxes.destroy(id).catch(() => {});
+    }
+  }
+
+  private checkEvent(run: Run, exerciseId: string, status: CheckStatus, trigger: 'auto' | 'demand', reason?: string): void {
+    const { learnerId, lessonId } = run;
+    this.options.bus.emit({ type: 'check', learnerId, lessonId, exerciseId, status, ...(reason ? { reason } : {}), trigger, at: Date.now() });
+    this.update(learnerId, { type: 'exercise', lessonId, exerciseId, status, ...(reason ? { reason } : {}), trigger });
+  }
+
+  private setStep(run: Run, step: StartStep, error?: string): void {
+    run.step = step;
+    if (step !== 'failed') run.error = undefined;
+    this.update(run.learnerId, { type: 'start', lessonId: run.lessonId, step, ...(error ? { error } : {}) });
+  }
+
+  private update(learnerId: string, update: PlayerUpdate): void {
+    for (const listener of this.updateListeners.get(learnerId) ?? []) {
+      try {
+        listener(update);
+      } catch (err) {
+        this.options.log?.error({ err }, 'player update listener failed');
+      }
+    }
+  }
+}

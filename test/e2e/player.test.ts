@@ -1,0 +1,172 @@
+// The lesson player in a real headless Chromium, against a real server and
+// real sandboxes, as a learner working alone uses it: the catalogue, the
+// namespaces lesson started, its first exercise solved in the terminal and
+// turning done by itself, a reload, a hint, a reset, a server restart.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let browser: TestBrowser;
+// kept across the server restart
+const database = path.join(os.tmpdir(), `boxlab-player-e2e-${process.pid}.db`);
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startTestServer('player', { database }), launchBrowser()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  for (const suffix of ['', '-wal', '-shm']) await fs.rm(database + suffix, { force: true });
+  expect(await server.leftovers()).toEqual([]);
+});
+
+interface PlayerHooks {
+  screenText(): string;
+  status(): string | undefined;
+  exerciseStatus(id: string): string | undefined;
+  sandboxId(): string | undefined;
+}
+const hooks = (page: Page) => ({
+  screen: () => page.evaluate(() => (window as unknown as { boxlab: PlayerHooks }).boxlab.screenText()),
+  sandboxId: () => page.evaluate(() => (window as unknown as { boxlab: PlayerHooks }).boxlab.sandboxId()),
+  statuses: () => page.locator('.bx-exercise').evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.status)),
+});
+
+async function waitLive(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as unknown as { boxlab?: PlayerHooks }).boxlab?.status() === 'live', null, { timeout: 30_000 });
+}
+
+async function waitScreen(page: Page, pattern: RegExp): Promise<void> {
+  await page.waitForFunction((source) => new RegExp(source, 'm').test((window as unknown as { boxlab: PlayerHooks }).boxlab.screenText()), pattern.source, { timeout: 15_000 });
+}
+
+const SOLUTION = "unshare --uts sh -c 'hostname mybox; exec sleep infinity' &";
+
+it('takes a learner from the catalogue through the namespaces lesson, a reload, a hint, a reset and a server restart', async () => {
+  const { page, problems, context } = await browser.page();
+  // the start indicator shows for a moment only: remember that it did
+  await page.addInitScript(() => {
+    new MutationObserver(() => {
+      if (document.querySelector('.bx-starting')) (window as unknown as { sawStarting: boolean }).sawStarting = true;
+    }).observe(document, { childList: true, subtree: true });
+  });
+
+  // the catalogue: every lesson, its summary, time and progress
+  await page.goto(server.url);
+  await page.waitForSelector('.bx-card');
+  expect(await page.locator('.bx-card').count()).toBe(6);
+  const first = page.locator('.bx-card[data-lesson="01-namespaces"]');
+  expect(await first.locator('.bx-card-summary').textContent()).toMatch(/ordinary process/);
+  expect(await first.locator('.bx-card-meta').textContent()).toMatch(/40 min.*0 of 6 exercises done/);
+
+  // start the namespaces lesson: a sandbox, the setup, the terminal
+  await first.getByRole('link', { name: 'Namespaces' }).click();
+  await page.waitForURL(/\/lessons\/01-namespaces$/);
+  await waitLive(page);
+  expect(await page.evaluate(() => (window as unknown as { sawStarting?: boolean }).sawStarting)).toBe(true);
+  await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
+  expect(await page.locator('#lesson-title').textContent()).toBe('Namespaces');
+  expect(await hooks(page).statuses()).toEqual(Array(6).fill('todo'));
+  expect(await page.locator('#exercise-uts').getAttribute('class')).toContain('bx-current');
+
+  // type the first exercise's solution and watch it turn done, pressing nothing else
+  await page.locator('.xterm').click();
+  await page.keyboard.type(SOLUTION);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#exercise-uts[data-status="done"]', { timeout: 15_000 });
+  expect(await page.locator('#exercise-uts .bx-badge').textContent()).toBe('Done');
+  expect(await page.locator('#progress').getAttribute('aria-valuenow')).toBe('1');
+  expect(await page.locator('#exercise-pid').getAttribute('class')).toContain('bx-current');
+  await page.keyboard.type('echo marker-$((6*7))');
+  await page.keyboard.press('Enter');
+  await waitScreen(page, /^marker-42$/);
+  const sandboxId = await hooks(page).sandboxId();
+
+  // reload: the progress and the terminal screen are still there, in the same sandbox
+  await page.reload();
+  await waitLive(page);
+  await waitScreen(page, /^marker-42$/);
+  expect((await hooks(page).screen()).replace(/\n/g, '')).toContain(SOLUTION);
+  expect(await hooks(page).sandboxId()).toBe(sandboxId);
+  expect(await hooks(page).statuses()).toEqual(['done', ...Array(5).fill('todo')]);
+  expect(await page.locator('.bx-progress-text').textContent()).toBe('1 / 6');
+
+  // a hint, one at a time
+  const hintButton = page.locator('#exercise-pid').getByRole('button', { name: /Show a hint/ });
+  await hintButton.click();
+  await page.waitForSelector('#exercise-pid .bx-hint');
+  expect(await page.locator('#exercise-pid .bx-hint').count()).toBe(1);
+  expect(await hintButton.textContent()).toMatch(/\(\d+ left\)/);
+
+  // reset: nothing happens without the confirmation
+  await page.getByRole('button', { name: 'Reset lesson' }).click();
+  await page.locator('#confirm').getByRole('button', { name: 'Cancel' }).click();
+  expect(await hooks(page).statuses()).toEqual(['done', ...Array(5).fill('todo')]);
+  // with it, the sandbox goes back to the lesson's start and every exercise is to do again
+  await page.getByRole('button', { name: 'Reset lesson' }).click();
+  expect(await page.locator('#confirm-title').textContent()).toBe('Reset this lesson?');
+  await page.locator('#confirm').getByRole('button', { name: 'Reset lesson' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.bx-exercise')].every((c) => c.dataset.status === 'todo'), null, { timeout: 30_000 });
+  await waitLive(page);
+  await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
+  expect(await hooks(page).screen()).not.toContain('marker-42');
+  expect(await page.locator('#progress').getAttribute('aria-valuenow')).toBe('0');
+  const clean = await server.sandboxes.exec(sandboxId!, ['sh', '-c', 'ps -eo comm= | grep -c "^sleep" || true']);
+  expect(clean.stdout.trim()).toBe('0');
+  // the hint the learner saw stays seen
+  expect(await page.locator('#exercise-pid .bx-hint').count()).toBe(1);
+
+  // solve it again, then restart the server: the progress is still there
+  await page.locator('.xterm').click();
+  await page.keyboard.type(SOLUTION);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#exercise-uts[data-status="done"]', { timeout: 15_000 });
+  expect(problems).toEqual([]);
+
+  await server.close();
+  expect(await server.leftovers()).toEqual([]);
+  server = await startTestServer('player', { database });
+  // same host, so the browser sends the same learner cookie
+  await page.goto(server.url);
+  await page.waitForSelector('.bx-card');
+  expect(await page.locator('.bx-card[data-lesson="01-namespaces"] .bx-card-meta').textContent()).toMatch(/1 of 6 exercises done/);
+  await page.goto(`${server.url}/lessons/01-namespaces`);
+  await waitLive(page);
+  expect(await hooks(page).statuses()).toEqual(['done', ...Array(5).fill('todo')]);
+  expect(await page.locator('#exercise-pid .bx-hint').count()).toBe(1);
+  // a new sandbox (the old one ended with the server), set up and working
+  expect(await hooks(page).sandboxId()).not.toBe(sandboxId);
+  await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
+  expect(problems.filter((p) => !/WebSocket|Failed to load resource/.test(p))).toEqual([]);
+  await context.close();
+});
+
+it('shows instructor messages in a dismissable banner and says when someone else types in the terminal', async () => {
+  const { page, problems, context } = await browser.page();
+  await page.goto(`${server.url}/lessons/01-namespaces`);
+  await waitLive(page);
+  const cookies = await context.cookies();
+  const learnerId = cookies.find((c) => c.name === 'boxlab_learner')!.value.split('.')[0]!;
+
+  server.bus.notify(learnerId, { type: 'message', from: 'Instructor', text: 'Ten minutes left', at: Date.now() });
+  const toast = page.locator('.bx-toast', { hasText: 'Ten minutes left' });
+  await toast.waitFor();
+  expect(await page.locator('#toasts').getAttribute('aria-live')).toBe('assertive');
+  expect(await toast.textContent()).toContain('Instructor');
+  await toast.getByRole('button', { name: 'Dismiss' }).click();
+  expect(await toast.count()).toBe(0);
+
+  server.bus.notify(learnerId, { type: 'takeover', active: true, by: 'The instructor', at: Date.now() });
+  await page.waitForSelector('#takeover:not([hidden])');
+  expect(await page.locator('#takeover').textContent()).toBe('The instructor is typing in your terminal');
+  server.bus.notify(learnerId, { type: 'takeover', active: false, by: 'The instructor', at: Date.now() });
+  await page.waitForSelector('#takeover[hidden]', { state: 'attached' });
+  expect(problems).toEqual([]);
+  await context.close();
+});

@@ -1,0 +1,77 @@
+// The lesson API as the pages call it (same origin, the learner cookie).
+// straight from api.ts, not the terminal's index: the catalogue must not load xterm.js
+import { ApiError, type SandboxInfo } from '../terminal/api.js';
+
+export type ExerciseStatus = 'todo' | 'checking' | 'failed' | 'done';
+
+export interface CatalogueEntry {
+  id: string;
+  title: string;
+  summary: string;
+  time: string;
+  exercises: number;
+  done: number;
+  unavailable?: string;
+}
+
+export interface ExerciseJson {
+  kind: 'exercise';
+  id: string;
+  titleHtml: string;
+  html: string;
+  hints: string[];
+  hintsTotal: number;
+  hasHintScript: boolean;
+  hasSolution: boolean;
+  solutionHtml?: string;
+  status: Exclude<ExerciseStatus, 'checking'>;
+  reason?: string;
+  unavailable?: string;
+}
+
+export interface ProseJson {
+  kind: 'prose';
+  titleHtml: string;
+  html: string;
+}
+
+export interface LessonJson {
+  id: string;
+  title: string;
+  summary: string;
+  time: string;
+  introHtml: string;
+  sections: Array<ProseJson | ExerciseJson>;
+  unavailable?: string;
+  previous: { id: string; title: string } | null;
+  next: { id: string; title: string } | null;
+  run: { step: string; error?: string; sandbox: SandboxInfo | null } | null;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!res.ok) {
+    const detail = (await res.json().catch(() => undefined)) as { error?: string } | undefined;
+    throw new ApiError(res.status, detail?.error ?? `${method} ${path}: ${res.status} ${res.statusText}`);
+  }
+  return (await res.json()) as T;
+}
+
+const base = (lesson: string) => `/api/lessons/${encodeURIComponent(lesson)}`;
+const ex = (lesson: string, exercise: string) => `${base(lesson)}/exercises/${encodeURIComponent(exercise)}`;
+
+export const lessons = {
+  catalogue: () => call<{ lessons: CatalogueEntry[] }>('GET', '/api/lessons').then((r) => r.lessons),
+  lesson: (id: string) => call<LessonJson>('GET', base(id)),
+  start: (id: string) => call<{ sandbox: SandboxInfo }>('POST', `${base(id)}/start`),
+  reset: (id: string) => call<{ sandbox: SandboxInfo }>('POST', `${base(id)}/reset`, { confirm: true }),
+  check: (id: string, exercise: string) => call<{ passed: boolean; reason: string; done: boolean }>('POST', `${ex(id, exercise)}/check`),
+  hint: (id: string, exercise: string) => call<{ hints: string[]; hintsTotal: number }>('POST', `${ex(id, exercise)}/hints`),
+  diagnose: (id: string, exercise: string) => call<{ text: string }>('POST', `${ex(id, exercise)}/diagnose`),
+  solution: (id: string, exercise: string) => call<{ solutionHtml: string }>('POST', `${ex(id, exercise)}/solution`, { confirm: true }),
+};

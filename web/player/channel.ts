@@ -1,0 +1,52 @@
+// The live channel from the server (/ws/learner): exercise status changes,
+// lesson start progress and notices for this learner. Reconnects with backoff;
+// on reconnect the page reloads its state, since updates may have been missed.
+import { socketUrl } from '../terminal/api.js';
+
+export type ChannelMessage =
+  | { kind: 'update'; update:
+      | { type: 'start'; lessonId: string; step: string; error?: string }
+      | { type: 'exercise'; lessonId: string; exerciseId: string; status: 'checking' | 'failed' | 'done'; reason?: string; trigger: 'auto' | 'demand' }
+      | { type: 'reset'; lessonId: string } }
+  | { kind: 'notice'; notice:
+      | { type: 'message'; from: string; text: string; at: number }
+      | { type: 'takeover'; active: boolean; by: string; at: number }
+      | { type: 'reset'; lessonId: string; at: number } };
+
+export class LearnerChannel {
+  private ws: WebSocket | undefined;
+  private delay = 500;
+  private closed = false;
+  private opened = false;
+
+  constructor(private readonly onMessage: (m: ChannelMessage) => void, private readonly onReconnect: () => void) {
+    this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ws?.close();
+  }
+
+  private connect(): void {
+    const ws = new WebSocket(socketUrl('/ws/learner'));
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      this.delay = 500;
+      if (this.opened) this.onReconnect();
+      this.opened = true;
+    });
+    ws.addEventListener('message', (e) => {
+      try {
+        this.onMessage(JSON.parse(String(e.data)) as ChannelMessage);
+      } catch {
+        // a frame we do not understand is not worth breaking the page for
+      }
+    });
+    ws.addEventListener('close', () => {
+      if (this.closed) return;
+      setTimeout(() => this.connect(), this.delay);
+      this.delay = Math.min(this.delay * 2, 10_000);
+    });
+  }
+}
