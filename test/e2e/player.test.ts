@@ -112,7 +112,7 @@ it('takes a learner from the catalogue through the namespaces lesson, a reload, 
   await page.getByRole('button', { name: 'Reset lesson' }).click();
   expect(await page.locator('#confirm-title').textContent()).toBe('Reset this lesson?');
   await page.locator('#confirm').getByRole('button', { name: 'Reset lesson' }).click();
-  await page.waitForFunction(() => [...document.querySelectorAll<HTMLElement>('.bx-exercise')].every((c) => c.dataset.status === 'todo'), null, { timeout: 30_000 });
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('.bx-exercise'), (c) => (c as HTMLElement).dataset.status).every((s) => s === 'todo'), null, { timeout: 30_000 });
   await waitLive(page);
   await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
   expect(await hooks(page).screen()).not.toContain('marker-42');
