@@ -1,7 +1,8 @@
 // boxlab as most people will run it, one container of its image, used through
-// a real browser: the page the container serves opens a terminal in a sandbox
-// that lives inside the container, and what is typed there runs there. And
-// every lesson's checks hold there too (its cgroups are the container's own).
+// a real browser: a learner opens a lesson from the catalogue the container
+// serves, types the answer into its terminal (a sandbox inside the container)
+// and sees the exercise turn done. And every lesson's checks hold there too
+// (its cgroups are the container's own).
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
@@ -31,22 +32,48 @@ describe.skipIf(!TEST_IMAGE)('boxlab in its image, through a browser', () => {
     box?.remove();
   });
 
-  it('opens a terminal from the container\'s page and runs what is typed in a sandbox inside the container', async () => {
+  it('completes the namespaces lesson\'s first exercise through the browser, the command running in a sandbox inside the container', async () => {
     const { page, problems, context } = await browser.page();
     await page.goto(box.url);
+    await page.locator('.bx-card[data-lesson="01-namespaces"]').getByRole('link', { name: 'Namespaces' }).click();
+    await page.waitForURL(/\/lessons\/01-namespaces$/);
+    await page.waitForFunction(() => window.boxlab?.status() === 'live', null, { timeout: 30_000 });
+    await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
+    expect(await page.locator('#exercise-uts').getAttribute('data-status')).toBe('todo');
+    expect(containerCommands(box)).not.toContain('sleep infinity');
+
+    // a near miss first: the exercise fails, with the check's reason
+    await page.locator('.xterm').click();
+    await page.keyboard.type("unshare --uts sh -c 'hostname otherbox; exec sleep infinity' &");
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#exercise-uts[data-status="failed"]', { timeout: 20_000 });
+    expect(await page.locator('#exercise-uts .bx-reason').textContent()).toMatch(/its hostname there is otherbox, not mybox/);
+
+    // then the answer; nothing else is pressed, the exercise turns done by itself
+    await page.keyboard.type('kill %1; wait');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type("unshare --uts sh -c 'hostname mybox; exec sleep infinity' &");
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#exercise-uts[data-status="done"]', { timeout: 20_000 });
+    // the next exercise is the current one now, and not done by this
+    expect(await page.locator('#exercise-pid').getAttribute('class')).toContain('bx-current');
+    expect(await page.locator('#exercise-pid').getAttribute('data-status')).not.toBe('done');
+    // what was typed runs in the container, not on the machine running the browser
+    expect(containerCommands(box)).toContain('sleep infinity');
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('serves the free terminal page too, its shell in a sandbox inside the container', async () => {
+    const { page, problems, context } = await browser.page();
+    await page.goto(`${box.url}/sandbox.html`);
     await page.waitForFunction(() => window.boxlab?.status() === 'live', null, { timeout: 30_000 });
     await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
     await page.locator('.xterm').click();
-    // a process with a command line nothing else has, to find in the container afterwards
     await page.keyboard.type('sleep 4242 & echo "started $((6*7))"');
     await page.keyboard.press('Enter');
     await waitScreen(page, /^started 42$/);
     expect(containerCommands(box)).toContain('sleep 4242');
-
-    await page.keyboard.type('kill %1; wait; echo "ended $((6*7))"');
-    await page.keyboard.press('Enter');
-    await waitScreen(page, /^ended 42$/);
-    expect(containerCommands(box)).not.toContain('sleep 4242');
     expect(problems).toEqual([]);
     await context.close();
   }, 60_000);

@@ -5,7 +5,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 declare global {
   interface Window {
-    /** What the page exposes for tests (web/main.ts). */
+    /** What the pages expose for tests (web/sandbox.ts; web/lesson.ts has no renderer but more). */
     boxlab: { screenText(): string; renderer(): string | undefined; status(): string | undefined };
   }
 }
