@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { meets, type BenchResult } from './result.js';
 import { benchChecks } from './checks.js';
+import { benchPlayer } from './player.js';
 import { benchSandboxes } from './sandbox.js';
 import { benchTerminal } from './terminal.js';
 
@@ -10,6 +11,7 @@ const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['sandboxes', benchSandboxes],
   ['terminal', benchTerminal],
   ['checks', benchChecks],
+  ['player', benchPlayer],
 ];
 
 const only = process.argv.slice(2);

@@ -1,7 +1,8 @@
 // Takes the README's screenshots: the catalogue and a lesson page, light and
 // dark, from a real server and a real sandbox, into docs/screenshots/.
 // Run by hand as root after `npm run build`: npx tsx scripts/screenshots.ts
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { loadConfig } from '../server/config.js';
@@ -11,7 +12,9 @@ import { PACKAGE_ROOT } from '../server/paths.js';
 const out = path.join(PACKAGE_ROOT, 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
 
-const server = await startServer(loadConfig({ port: 0, host: '127.0.0.1', instance: 'screenshots', logLevel: 'warn' }));
+// a throwaway database: the pictures show a first-time learner's progress only
+const database = path.join(os.tmpdir(), `boxlab-screenshots-${process.pid}.db`);
+const server = await startServer(loadConfig({ port: 0, host: '127.0.0.1', instance: 'screenshots', logLevel: 'warn', database }));
 const browser = await chromium.launch({
   executablePath: process.env.BOXLAB_CHROMIUM ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
@@ -54,4 +57,5 @@ try {
 } finally {
   await browser.close();
   await server.close();
+  for (const suffix of ['', '-wal', '-shm']) rmSync(database + suffix, { force: true });
 }

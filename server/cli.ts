@@ -26,6 +26,7 @@ const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
   ['--mirror <url>', 'rootfs.mirror', 'Debian mirror for the rootfs (BOXLAB_MIRROR, default: the host\'s)'],
   ['--suite <name>', 'rootfs.suite', 'Debian suite of the rootfs (BOXLAB_SUITE, default bookworm)'],
   ['--labs-dir <dir>', 'labsDir', 'the lessons to serve (BOXLAB_LABS, default: the labs boxlab ships)'],
+  ['--database <file>', 'database', 'the progress database (BOXLAB_DATABASE, default: boxlab.db in the data dir)'],
   ['--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug (BOXLAB_LOG_LEVEL, default info)'],
 ];
 

@@ -73,7 +73,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
         throw err;
       },
     ));
-  player = new LessonPlayer({ catalog, sandboxes, terminals, runner, store, bus, hostFacts, log, onSandbox: (id, learner) => ownership.claim(id, learner) });
+  player = new LessonPlayer({ catalog, sandboxes, terminals, runner, store, bus, hostFacts, log, onSandbox: (id, learner) => ownership.claim(id, learner), onSandboxDestroyed: (id) => ownership.release(id) });
 
   const app = createApp({ sandboxes, terminals, identity, ownership, player, listenHost: config.host, log });
   const sockets = terminalSockets({ terminals, identity, ownership, listenHost: config.host, log });

@@ -4,9 +4,10 @@
 // so the catalogue does not load the terminal), one stylesheet, the HTML and
 // its icon, all served by boxlab itself (nothing from a CDN).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 const web = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(web, '..', 'dist', 'web');
@@ -32,4 +33,11 @@ await build({
   logLevel: 'warning',
 });
 for (const file of ['index.html', 'lesson.html', 'sandbox.html', 'favicon.svg']) copyFileSync(path.join(web, file), path.join(out, file));
+// gzipped once here, so the server sends scripts and styles compressed without compressing per request
+for (const entry of readdirSync(out, { recursive: true, withFileTypes: true })) {
+  if (entry.isFile() && /\.(js|css)$/.test(entry.name)) {
+    const file = path.join(entry.parentPath, entry.name);
+    writeFileSync(`${file}.gz`, gzipSync(readFileSync(file), { level: 9 }));
+  }
+}
 writeFileSync(path.join(out, '.built'), `${new Date().toISOString()}\n`);

@@ -1,5 +1,5 @@
-// The boxlab page: a terminal in a sandbox of your own. A reload reattaches to
-// the same sandbox and shells.
+// The free sandbox page (/sandbox.html): a terminal in a sandbox of your own,
+// no lesson. A reload reattaches to the same sandbox and shells.
 import { api, ApiError, TerminalPanel, type SandboxInfo } from './terminal/index.js';
 
 const app = document.getElementById('app')!;

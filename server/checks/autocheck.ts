@@ -165,6 +165,8 @@ export class AutoChecker {
       env,
     });
     const at = Date.now();
+    // disposed meanwhile (the lesson was reset): this result is about a sandbox state that is gone
+    if (this.stopped) return { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone: false, trigger, lookahead, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
     await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, ...(lookahead ? { lookahead } : {}), at });
     const newlyDone = r.passed && !this.done.has(target.id);
     if (newlyDone) {

@@ -44,6 +44,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/api', apiRouter(deps));
 
   // revalidated on every load (ETag): the asset names carry no hash
+  app.use(precompressed(webDir));
   app.use(express.static(webDir, { index: 'index.html', dotfiles: 'ignore', cacheControl: true, maxAge: 0, setHeaders: (res) => res.set('Cache-Control', 'no-cache') }));
   app.get('/', (_req, res) => {
     res.status(existsSync(webDir) ? 404 : 503).type('text/plain').send(`the web page is not built: run "npm run build" (missing ${webDir})`);
@@ -52,4 +53,30 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(404).type('text/plain').send(`not found: ${req.path}`);
   });
   return app;
+}
+
+const SCRIPT_OR_STYLE = /\.(js|css)$/;
+
+/** Scripts and styles from their .gz twin (web/build.mjs writes them) to a browser that takes gzip. */
+function precompressed(webDir: string) {
+  const gzipped = express.static(webDir, {
+    index: false,
+    dotfiles: 'ignore',
+    fallthrough: true,
+    setHeaders: (res, file) => {
+      res.set({ 'Content-Encoding': 'gzip', 'Cache-Control': 'no-cache' });
+      res.type(path.extname(file.slice(0, -'.gz'.length)));
+    },
+  });
+  return (req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !SCRIPT_OR_STYLE.test(req.path)) return next();
+    res.vary('Accept-Encoding');
+    if (!req.acceptsEncodings('gzip')) return next();
+    const url = req.url;
+    req.url = `${req.path}.gz`;
+    gzipped(req, res, () => {
+      req.url = url;
+      next();
+    });
+  };
 }

@@ -27,6 +27,7 @@ export interface LearnerSocketDeps {
 
 // a slow or stalled page gets no more than this queued; past it, it is dropped and reconnects
 const MAX_BUFFERED = 256 * 1024;
+const PING_EVERY_MS = 30_000;
 
 export function learnerSockets(deps: LearnerSocketDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
@@ -55,7 +56,10 @@ export function learnerSockets(deps: LearnerSocketDeps) {
         };
         const offUpdate = deps.player.onUpdate(learner, (update) => send({ kind: 'update', update }));
         const offNotice = deps.bus.onNotice(learner, (notice) => send({ kind: 'notice', notice }));
+        // a ping now and then keeps proxies from closing a quiet channel
+        const ping = setInterval(() => ws.ping(), PING_EVERY_MS);
         ws.on('close', () => {
+          clearInterval(ping);
           offUpdate();
           offNotice();
         });

@@ -72,6 +72,8 @@ export interface PlayerOptions {
   hostFacts: () => Promise<HostFacts>;
   /** A lesson sandbox has been created for the learner (so they may use its terminals). */
   onSandbox?: (sandboxId: string, learnerId: string) => void;
+  /** The player destroyed a lesson sandbox (evicted, or its setup failed). */
+  onSandboxDestroyed?: (sandboxId: string) => void;
   /** Lesson sandboxes one learner keeps at once; starting one more ends the least recently used. */
   maxRunsPerLearner?: number;
   log?: Logger;
@@ -173,18 +175,20 @@ export class LessonPlayer {
       this.stopChecks(run);
       this.setStep(run, 'sandbox');
       let sandboxId: string | undefined;
+      const began = performance.now();
+      let report;
       try {
         const info = await this.options.sandboxes.create();
         sandboxId = info.id;
         this.attach(run, sandboxId);
         this.options.onSandbox?.(sandboxId, learnerId);
-        await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
+        report = await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
       } catch (err) {
         return this.startFailed(run, sandboxId, err);
       }
       await this.startChecks(run, lesson);
       this.setStep(run, 'ready');
-      this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId }, 'lesson started');
+      this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId, ms: Math.round(performance.now() - began), assetsMs: report.assetsMs, setupMs: report.setupMs }, 'lesson started');
       return sandboxId;
     });
   }
@@ -329,6 +333,11 @@ export class LessonPlayer {
       for (const listener of run.settled) listener();
     });
     run.terminalSubs.push(sub);
+    // learners open and close terminals all lesson long: forget the ended ones
+    session.onEnded(() => {
+      sub.dispose();
+      run.terminalSubs = run.terminalSubs.filter((s) => s !== sub);
+    });
   }
 
   private setupOptions(run: Run) {
@@ -349,8 +358,7 @@ export class LessonPlayer {
       // a half-set-up sandbox is of no use; free its place for the next try
       this.bySandbox.delete(sandboxId);
       run.sandboxId = undefined;
-      await this.options.terminals.endSandbox(sandboxId).catch(() => {});
-      await this.options.sandboxes.destroy(sandboxId).catch(() => {});
+      await this.destroy(sandboxId);
     }
     if (err instanceof LessonSetupError) throw new PlayerError('setup-failed', message);
     throw err;
@@ -406,9 +414,14 @@ export class LessonPlayer {
       const id = run.sandboxId!;
       this.options.log?.info({ learner: learnerId, lesson: run.lessonId, sandbox: id }, 'lesson sandbox ended: the learner started another');
       this.sandboxEnded(id);
-      await this.options.terminals.endSandbox(id);
-      await this.options.sandboxes.destroy(id).catch(() => {});
+      await this.destroy(id);
     }
+  }
+
+  private async destroy(sandboxId: string): Promise<void> {
+    await this.options.terminals.endSandbox(sandboxId).catch(() => {});
+    await this.options.sandboxes.destroy(sandboxId).catch((err: unknown) => this.options.log?.warn({ sandbox: sandboxId, err }, 'could not destroy a lesson sandbox'));
+    this.options.onSandboxDestroyed?.(sandboxId);
   }
 
   private checkEvent(run: Run, exerciseId: string, status: CheckStatus, trigger: 'auto' | 'demand', reason?: string): void {

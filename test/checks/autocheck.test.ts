@@ -170,3 +170,13 @@ it('stops checking once disposed', async () => {
   await new Promise((resolve) => setTimeout(resolve, 600));
   expect(results).toEqual([]);
 });
+
+it('records nothing from a check still under way when it is disposed (a lesson reset)', async () => {
+  // done outside the terminal: no command settles, so nothing is checked until asked
+  expect((await server.sandboxes.exec(box, ['sh', '-c', 'echo hello > /root/hello.txt'])).exitCode).toBe(0);
+  const pending = checker.checkNow('greet');
+  checker.dispose();
+  expect(await pending).toMatchObject({ exerciseId: 'greet', passed: true, newlyDone: false });
+  expect(await progress.get('learner-1', lesson.id)).toEqual({ done: {}, attempts: {} });
+  expect(results).toEqual([]);
+});

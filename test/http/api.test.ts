@@ -41,6 +41,12 @@ it('serves the page with a strict Content-Security-Policy and no third-party ass
   const html = await res.text();
   expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   for (const asset of ['/catalogue.js', '/lesson.js', '/sandbox.js', '/app.css', '/favicon.svg']) expect((await fetch(`${server.url}${asset}`)).status).toBe(200);
+  // scripts and styles go out gzipped to a browser that takes it, as themselves to one that does not
+  const zipped = await fetch(`${server.url}/lesson.js`, { headers: { 'accept-encoding': 'gzip' } });
+  expect([zipped.headers.get('content-encoding'), zipped.headers.get('content-type'), zipped.headers.get('vary')]).toEqual(['gzip', 'text/javascript; charset=utf-8', 'Accept-Encoding']);
+  expect(await zipped.text()).toMatch(/^import/);
+  const plain = await fetch(`${server.url}/app.css`, { headers: { 'accept-encoding': 'identity' } });
+  expect([plain.headers.get('content-encoding'), plain.headers.get('content-type')]).toEqual([null, 'text/css; charset=utf-8']);
   expect((await fetch(`${server.url}/../package.json`)).status).toBe(404);
   expect((await fetch(`${server.url}/%2e%2e/package.json`)).status).toBe(404);
 });

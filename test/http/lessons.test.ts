@@ -1,6 +1,9 @@
 // The lesson routes against a real server, the shipped lessons and real
 // sandboxes: what a learner may see and do, what never leaves the server, and
 // how bad requests fail.
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { LearnerEvent } from '../../server/events.js';
@@ -213,4 +216,59 @@ it('answers bad requests with clear JSON errors', async () => {
   // nor listen in on them
   expect(await upgradeStatus(new WebSocket(`${server.url.replace('http', 'ws')}/ws/learner`, { headers: { cookie: learner.cookie, origin: 'http://evil.example' } }))).toBe(403);
   expect(await upgradeStatus(new WebSocket(`${server.url.replace('http', 'ws')}/ws/learner`, { headers: { origin: learner.origin } }))).toBe(401);
+});
+
+it('says which lessons this host cannot run and why, skips broken ones, and says so when the server is full', async () => {
+  const labs = await fs.mkdtemp(path.join(os.tmpdir(), 'boxlab-labs-'));
+  const lesson = (order: number, cgroup: string) => `---\ntitle: Needs cgroup ${cgroup}\nsummary: A lesson that runs on cgroup ${cgroup} hosts only.\norder: ${order}\ntime: 5 min\nrequires:\n  cgroup: ${cgroup}\n---\n\nIntro.\n\n## Exercise: Anything {#any}\n\nDo it.\n\n\`\`\`bash check\ntrue\n\`\`\`\n`;
+  await fs.mkdir(path.join(labs, 'a-v1'));
+  await fs.writeFile(path.join(labs, 'a-v1', 'lesson.md'), lesson(1, 'v1'));
+  await fs.mkdir(path.join(labs, 'b-v2'));
+  await fs.writeFile(path.join(labs, 'b-v2', 'lesson.md'), lesson(2, 'v2'));
+  await fs.mkdir(path.join(labs, 'c-broken'));
+  await fs.writeFile(path.join(labs, 'c-broken', 'lesson.md'), '---\ntitle: [unclosed\n---\n');
+  const small = await startTestServer('lessons-host', { labsDir: labs, maxSandboxes: 1 });
+  try {
+    const learner = await small.learner();
+    const { lessons } = await learner.json<CatalogueJson>('/api/lessons');
+    expect(lessons.map((l) => l.id)).toEqual(['a-v1', 'b-v2']);
+    const [unavailable, available] = lessons[0]!.unavailable ? [lessons[0]!, lessons[1]!] : [lessons[1]!, lessons[0]!];
+    expect(available.unavailable).toBeUndefined();
+    expect(unavailable.unavailable).toMatch(/^This lesson needs cgroup v[12], and this host runs cgroup v[12]\.$/);
+    const refused = await post(learner, `/api/lessons/${unavailable.id}/start`);
+    expect(refused.status).toBe(409);
+    expect((await refused.json()).error).toBe(unavailable.unavailable);
+
+    // the one sandbox this server allows goes to the first learner; the next one is told plainly
+    expect((await post(learner, `/api/lessons/${available.id}/start`)).status).toBe(200);
+    const late = await post(await small.learner(), `/api/lessons/${available.id}/start`);
+    expect(late.status).toBe(503);
+    expect((await late.json()).error).toMatch(/all 1 sandboxes are in use; try again in a few minutes/);
+  } finally {
+    await small.close();
+    await fs.rm(labs, { recursive: true, force: true });
+    expect(await small.leftovers()).toEqual([]);
+  }
+});
+
+it('keeps a learner to three lesson sandboxes, ending the least recently used one', async () => {
+  const own = await startTestServer('lessons-lru', { maxSandboxes: 6 });
+  try {
+    const learner = await own.learner();
+    const start = async (id: string) => ((await (await post(learner, `/api/lessons/${id}/start`)).json()) as { sandbox: { id: string } }).sandbox.id;
+    const [first, second, third] = [await start('01-namespaces'), await start('02-cgroups'), await start('03-copy-on-write')];
+    expect(await start('01-namespaces')).toBe(first); // resumed, and now the most recently used
+    const fourth = await start('04-networking');
+    expect([first, second, third, fourth].map((id) => own.sandboxes.has(id))).toEqual([true, false, true, true]);
+    // the ended one's terminals are out of reach too
+    expect((await post(learner, `/api/sandboxes/${second}/terminals`, { cols: 80, rows: 24 })).status).toBe(404);
+    expect(own.ownership.sandboxesOf(learnerIdOf(learner)).sort()).toEqual([first, third, fourth].sort());
+    // coming back to it: a new sandbox, set up again
+    const again = await start('02-cgroups');
+    expect(again).not.toBe(second);
+    expect((await learner.json<LessonJson>('/api/lessons/02-cgroups')).run).toMatchObject({ step: 'ready', sandbox: { id: again } });
+  } finally {
+    await own.close();
+    expect(await own.leftovers()).toEqual([]);
+  }
 });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, expect, it } from 'vitest';
+import { checkProgress } from '../../server/store/check-progress.js';
 import { openDb } from '../../server/store/db.js';
 import { ProgressStore } from '../../server/store/progress.js';
 
@@ -62,4 +63,17 @@ it('refuses a database from a newer boxlab instead of damaging it', () => {
   db.pragma('user_version = 999');
   db.close();
   expect(() => openDb(file)).toThrow(/newer boxlab/);
+});
+
+it('marks an exercise done at a given time, keeping the first, and reads back through the checks\' contract', async () => {
+  const store = new ProgressStore(openDb(':memory:'));
+  store.touchLearner('l1');
+  store.markDone('l1', 'ns', 'uts', 1000);
+  store.markDone('l1', 'ns', 'uts', 2000);
+  expect(store.exercise('l1', 'ns', 'uts')).toMatchObject({ completedAt: 1000, attempts: 0 });
+  const checks = checkProgress(store);
+  await checks.recordAttempt({ learnerId: 'l1', lessonId: 'ns', exerciseId: 'pid', passed: false, reason: 'not yet', durationMs: 5, trigger: 'auto', at: 3000 });
+  // a look-ahead check that failed is not the learner's attempt
+  await checks.recordAttempt({ learnerId: 'l1', lessonId: 'ns', exerciseId: 'proc', passed: false, reason: 'ahead', durationMs: 5, trigger: 'auto', lookahead: true, at: 3000 });
+  expect(await checks.get('l1', 'ns')).toEqual({ done: { uts: 1000 }, attempts: { uts: 0, pid: 1 } });
 });
