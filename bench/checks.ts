@@ -1,6 +1,7 @@
 // Check latency as a learner sees it: from the end of a command typed into a
-// real terminal (its output settles) to the automatic check's result, alone
-// and with many learners at once; and the cost of one check run.
+// real terminal (the server's terminal session, with its own command-settled
+// detector) to the automatic check's result, alone and with many learners at
+// once; and the cost of one check run.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AutoChecker } from '../server/checks/autocheck.js';
@@ -8,12 +9,12 @@ import { MemoryProgressStore } from '../server/checks/progress.js';
 import { CheckRunner } from '../server/checks/runner.js';
 import { loadConfig } from '../server/config.js';
 import { PACKAGE_ROOT } from '../server/paths.js';
-import type { SandboxPty } from '../server/sandbox/driver.js';
 import { NamespacesDriver } from '../server/sandbox/namespaces/driver.js';
 import { SandboxManager } from '../server/sandbox/manager.js';
 import { ensureRootfs } from '../server/sandbox/rootfs.js';
-// until the terminal's own settle detector (server/terminal/activity.ts) is merged
-import { settlingTerminal, type SettlingTerminal } from '../test/helpers/settle.js';
+import { decodeServer } from '../server/terminal/protocol.js';
+import { TerminalRegistry } from '../server/terminal/registry.js';
+import type { TerminalSession, Viewer } from '../server/terminal/session.js';
 import type { BenchResult } from './result.js';
 import { percentile, round } from './stats.js';
 
@@ -21,8 +22,6 @@ const SOLO_ROUNDS = 40;
 const COST_RUNS = 100;
 const LEARNERS = 16;
 const CROWD_ROUNDS = 5;
-/** Quiet time after Enter that counts as "command settled" (the terminal's detector uses about as much). */
-const SETTLE_MS = 120;
 
 /** The labs' helper library when the repository has one, else the test fixtures'. */
 function library(): { text: string; source: string } {
@@ -32,28 +31,72 @@ function library(): { text: string; source: string } {
   return { text: 'fail() { echo "$*"; exit 1; }', source: 'inline' };
 }
 
+/** A learner's terminal as the server holds it, with one writing viewer that acknowledges output at once, as a browser would. */
 interface Learner {
   box: string;
-  pty: SandboxPty;
-  term: SettlingTerminal;
+  session: TerminalSession;
+  type(text: string): void;
+  /** When the latest output was sent to the viewer (performance.now()). */
+  readonly lastOutputAt: number;
+  /** Resolves once output holding `text` (latin1) has been sent. */
+  waitFor(text: string): Promise<void>;
   close(): Promise<void>;
 }
 
-async function learner(sandboxes: SandboxManager): Promise<Learner> {
+async function learner(sandboxes: SandboxManager, terminals: TerminalRegistry): Promise<Learner> {
   const box = (await sandboxes.create()).id;
-  const pty = sandboxes.spawnPty(box, ['bash', '-l'], { cols: 100, rows: 30 });
-  const term = settlingTerminal(pty, SETTLE_MS);
-  await term.waitFor(/# $/);
-  return {
+  const session = terminals.create(box, { cols: 100, rows: 30 });
+  let viewer: Viewer | undefined;
+  let unacked = 0;
+  let lastOutputAt = performance.now();
+  let tail = '';
+  const waiters = new Set<() => void>();
+  viewer = session.attach(
+    {
+      send(frame) {
+        const msg = decodeServer(frame);
+        if (msg.type !== 'output' && msg.type !== 'snapshot') return;
+        tail = (tail + Buffer.from(msg.data).toString('latin1')).slice(-256);
+        for (const w of waiters) w();
+        if (msg.type !== 'output') return;
+        lastOutputAt = performance.now();
+        unacked += msg.data.length;
+        if (!viewer) return; // still attaching: acknowledged right after
+        session.ack(viewer, unacked);
+        unacked = 0;
+      },
+      close() {},
+    },
+    { cols: 100, rows: 30, mayWrite: true, takeWriter: true },
+  );
+  session.ack(viewer, unacked);
+  unacked = 0;
+  const writer = viewer;
+  const l: Learner = {
     box,
-    pty,
-    term,
+    session,
+    type: (text) => session.input(writer, new TextEncoder().encode(text)),
+    get lastOutputAt() {
+      return lastOutputAt;
+    },
+    waitFor: (text) =>
+      new Promise<void>((resolve) => {
+        const w = () => {
+          if (!tail.includes(text)) return;
+          tail = '';
+          waiters.delete(w);
+          resolve();
+        };
+        waiters.add(w);
+        w();
+      }),
     async close() {
-      term.dispose();
-      await pty.terminate(200);
+      await session.end(200);
       await sandboxes.destroy(box);
     },
   };
+  await l.waitFor('# ');
+  return l;
 }
 
 /** Types a command that completes exercise `n`; resolves with ms from the command's last output to the passing result. */
@@ -66,17 +109,17 @@ function checkedCommand(l: Learner, runner: CheckRunner, n: number): Promise<num
       lessonId: 'bench',
       exercises: [{ id: `flag-${n}`, check: `[ -e /tmp/flag-${n} ] || fail "No /tmp/flag-${n} yet."` }],
       progress: new MemoryProgressStore(),
-      settled: l.term.settled,
+      settled: { subscribe: (listener) => l.session.onCommandSettled(() => listener()) },
       recheckDelayMs: 0,
       onResult: (r) => {
         const at = performance.now();
         checker.dispose();
-        if (r.passed) resolve(at - l.term.lastOutputAt);
+        if (r.passed) resolve(at - l.lastOutputAt);
         else reject(new Error(`the check failed: ${r.reason}`));
       },
       onError: reject,
     });
-    void checker.start().then(() => l.term.type(`touch /tmp/flag-${n}\r`));
+    void checker.start().then(() => l.type(`touch /tmp/flag-${n}\r`));
   });
 }
 
@@ -86,14 +129,16 @@ export async function benchChecks(): Promise<BenchResult[]> {
   const driver = new NamespacesDriver({ dataDir: config.dataDir, instance: 'bench-checks', limits: config.limits, rootfs });
   const sandboxes = new SandboxManager(driver, { maxSandboxes: LEARNERS + 2, idleTimeoutMs: 0 });
   await sandboxes.start();
+  // the server's terminals, with their default settle delay
+  const terminals = new TerminalRegistry(sandboxes, { graceMs: 3_600_000 });
   const lib = library();
-  console.error(`bench: checks source ${lib.source}; "settled" after ${SETTLE_MS} ms of quiet`);
+  console.error(`bench: checks source ${lib.source}; the terminal's detector settles after 120 ms of quiet`);
   // the server's default bound: as many checks at once as there are CPUs
   const runner = new CheckRunner({ executor: sandboxes, library: lib.text });
   const results: BenchResult[] = [];
   try {
     // one learner: command end → result
-    const solo = await learner(sandboxes);
+    const solo = await learner(sandboxes, terminals);
     const soloMs: number[] = [];
     for (let i = -2; i < SOLO_ROUNDS; i++) {
       const ms = await checkedCommand(solo, runner, i + 2);
@@ -111,24 +156,19 @@ export async function benchChecks(): Promise<BenchResult[]> {
     await solo.close();
 
     // many learners pressing Enter at the same moment, and one more typing meanwhile
-    const crowd = await Promise.all(Array.from({ length: LEARNERS }, () => learner(sandboxes)));
-    const typist = await learner(sandboxes);
+    const crowd = await Promise.all(Array.from({ length: LEARNERS }, () => learner(sandboxes, terminals)));
+    const typist = await learner(sandboxes, terminals);
     const echo = async () => {
       const t = performance.now();
       await new Promise<void>((resolve) => {
-        const sub = typist.pty.onData((d) => {
-          if (d.includes('x')) {
-            sub.dispose();
-            resolve();
-          }
-        });
-        typist.term.type('x');
+        void typist.waitFor('x').then(resolve);
+        typist.type('x');
       });
       return performance.now() - t;
     };
     const idleEchoMs: number[] = [];
     for (let i = 0; i < 50; i++) idleEchoMs.push(await echo());
-    typist.term.type('\x15'); // Ctrl-U: clear the line typed
+    typist.type('\x15'); // Ctrl-U: clear the line typed
     const crowdMs: number[] = [];
     const echoMs: number[] = [];
     let n = 1000;
@@ -143,7 +183,7 @@ export async function benchChecks(): Promise<BenchResult[]> {
       crowdMs.push(...(await Promise.all(crowd.map((l) => checkedCommand(l, runner, n++)))));
       typing = false;
       await echoes;
-      typist.term.type('\x15');
+      typist.type('\x15');
     }
     await Promise.all([...crowd, typist].map((l) => l.close()));
 
@@ -158,6 +198,7 @@ export async function benchChecks(): Promise<BenchResult[]> {
       { name: 'check run cost p95', value: round(percentile(cost, 95)), unit: 'ms', target: '' },
     );
   } finally {
+    await terminals.close();
     await sandboxes.close();
   }
   return results;

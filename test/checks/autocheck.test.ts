@@ -1,58 +1,62 @@
 // Automatic checking after commands typed into a real terminal: a real
-// sandbox, a real interactive bash on a pty, the fixture lesson's checks.
+// server, a real sandbox, a login shell on a pty reached over the terminal's
+// WebSocket, the terminal's own command-settled detector (activity.ts) and
+// the fixture lesson's checks.
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { AutoChecker, type ExerciseResult } from '../../server/checks/autocheck.js';
+import { AutoChecker, type CommandSettledSource, type ExerciseResult } from '../../server/checks/autocheck.js';
 import { lessonEnv, startLesson } from '../../server/checks/lifecycle.js';
 import { MemoryProgressStore } from '../../server/checks/progress.js';
 import { CheckRunner } from '../../server/checks/runner.js';
 import { loadLabs } from '../../server/labs/loader.js';
 import type { Lesson } from '../../server/labs/model.js';
-import type { SandboxPty } from '../../server/sandbox/driver.js';
-import { SandboxManager } from '../../server/sandbox/manager.js';
-import { makeNamespacesDriver, type TestDriver } from '../helpers/drivers.js';
-import { settlingTerminal, type SettlingTerminal } from '../helpers/settle.js';
+import { startTestServer, type Learner, type TestServer } from '../helpers/server.js';
+import { HeadlessClient } from '../helpers/terminal-client.js';
 
-let t: TestDriver;
-let sandboxes: SandboxManager;
+let server: TestServer;
+let learner: Learner;
 let lesson: Lesson;
 let library: string;
 
 beforeAll(async () => {
-  t = await makeNamespacesDriver('autocheck');
-  sandboxes = new SandboxManager(t.driver, { maxSandboxes: 4, idleTimeoutMs: 0 });
+  server = await startTestServer('autocheck');
+  learner = await server.learner();
   const catalog = await loadLabs(path.resolve('test/fixtures/labs'), { only: ['01-basics'] });
   lesson = catalog.lessons[0]!;
   library = catalog.library!.text;
 });
 afterAll(async () => {
-  await t.close();
-  expect(await t.leftovers()).toEqual([]);
+  await server.close();
+  expect(await server.leftovers()).toEqual([]);
 });
 
 let box: string;
-let pty: SandboxPty;
-let term: SettlingTerminal;
+let term: HeadlessClient;
+let settled: CommandSettledSource;
 let progress: MemoryProgressStore;
 let results: ExerciseResult[];
 let checker: AutoChecker;
 
+const runner = () => new CheckRunner({ executor: server.sandboxes, library });
+
 beforeEach(async () => {
-  box = (await sandboxes.create()).id;
-  await startLesson(sandboxes, box, lesson, { library });
-  pty = sandboxes.spawnPty(box, ['bash', '-l'], { cols: 100, rows: 30 });
-  term = settlingTerminal(pty);
-  await term.waitFor(/# $/);
+  box = (await learner.createSandbox()).id;
+  await startLesson(server.sandboxes, box, lesson, { library });
+  const terminalId = (await learner.createTerminal(box, { cols: 100, rows: 30 })).id;
+  const session = server.terminals.get(terminalId)!;
+  settled = { subscribe: (listener) => session.onCommandSettled(() => listener()) };
+  term = new HeadlessClient(learner, terminalId, { cols: 100, rows: 30 });
+  await term.waitPrompt();
   progress = new MemoryProgressStore();
   results = [];
   checker = new AutoChecker({
-    runner: new CheckRunner({ executor: sandboxes, library }),
+    runner: runner(),
     sandboxId: box,
     learnerId: 'learner-1',
     lessonId: lesson.id,
     exercises: lesson.exercises.map((e) => ({ id: e.id, check: e.check.text, timeoutMs: e.timeoutMs })),
     progress,
-    settled: term.settled,
+    settled,
     onResult: (r) => results.push(r),
     env: lessonEnv(),
   });
@@ -60,9 +64,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   checker.dispose();
-  term.dispose();
-  await pty.terminate(200);
-  await sandboxes.destroy(box);
+  term.close();
+  await learner.json(`/api/sandboxes/${box}`, { method: 'DELETE' });
 });
 
 /** Results that arrive from now on, until one for `exerciseId` does. */
@@ -111,13 +114,13 @@ it('tells the checks of exercises ahead of the current one to try once (they fai
   checker.dispose();
   const seen: ExerciseResult[] = [];
   const ahead = new AutoChecker({
-    runner: new CheckRunner({ executor: sandboxes, library }),
+    runner: runner(),
     sandboxId: box,
     learnerId: 'learner-2',
     lessonId: 'probe',
     exercises: ['a', 'b', 'c'].map((id) => ({ id, check: `fail "${id}: lookahead=\${BOXLAB_CHECK_LOOKAHEAD:-0}"` })),
     progress,
-    settled: term.settled,
+    settled,
     recheckDelayMs: 0,
     onResult: (r) => seen.push(r),
   });
@@ -137,21 +140,21 @@ it('gives a command whose effect comes a moment later a second chance, without a
 });
 
 it('checks on demand, and keeps what is done across a new checker (a reconnect)', async () => {
-  await pty.write('echo hello > /root/hello.txt\r');
-  await term.waitFor(/hello\.txt\r\n.*# $/s);
+  // done outside the terminal: no command settles, so nothing is checked until asked
+  expect((await server.sandboxes.exec(box, ['sh', '-c', 'echo hello > /root/hello.txt'])).exitCode).toBe(0);
   const onDemand = await checker.checkNow();
   expect(onDemand).toMatchObject({ exerciseId: 'greet', passed: true, trigger: 'demand', newlyDone: true });
   expect(await checker.checkNow('copy')).toMatchObject({ passed: false, reason: '/root/data.txt is missing or differs from $LESSON_ASSETS/data.txt.' });
 
   checker.dispose();
   const again = new AutoChecker({
-    runner: new CheckRunner({ executor: sandboxes, library }),
+    runner: runner(),
     sandboxId: box,
     learnerId: 'learner-1',
     lessonId: lesson.id,
     exercises: lesson.exercises.map((e) => ({ id: e.id, check: e.check.text })),
     progress,
-    settled: term.settled,
+    settled,
     onResult: (r) => results.push(r),
   });
   await again.start();
@@ -163,14 +166,14 @@ it('checks on demand, and keeps what is done across a new checker (a reconnect)'
 it('stops checking once disposed', async () => {
   checker.dispose();
   term.type('echo hello > /root/hello.txt\r');
-  await term.waitFor(/hello\.txt\r\n.*# $/s);
+  await term.waitFor(/hello\.txt\n[^\n]*# ?$/);
   await new Promise((resolve) => setTimeout(resolve, 600));
   expect(results).toEqual([]);
 });
 
 it('records nothing from a check still under way when it is disposed (a lesson reset)', async () => {
-  await pty.write('echo hello > /root/hello.txt\r');
-  await term.waitFor(/hello\.txt\r\n.*# $/s);
+  // done outside the terminal: no command settles, so nothing is checked until asked
+  expect((await server.sandboxes.exec(box, ['sh', '-c', 'echo hello > /root/hello.txt'])).exitCode).toBe(0);
   const pending = checker.checkNow('greet');
   checker.dispose();
   expect(await pending).toMatchObject({ exerciseId: 'greet', passed: true, newlyDone: false });

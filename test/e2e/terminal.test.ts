@@ -19,12 +19,6 @@ afterAll(async () => {
   expect(await server.leftovers()).toEqual([]);
 });
 
-declare global {
-  interface Window {
-    boxlab: { screenText(): string; renderer(): string | undefined; status(): string | undefined };
-  }
-}
-
 const screen = (page: Page) => page.evaluate(() => window.boxlab.screenText());
 
 async function waitScreen(page: Page, pattern: RegExp): Promise<string> {

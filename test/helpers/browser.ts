@@ -3,6 +3,13 @@
 // console errors, uncaught exceptions and Content-Security-Policy violations.
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
+declare global {
+  interface Window {
+    /** What the pages expose for tests (web/sandbox.ts; web/lesson.ts has no renderer but more). */
+    boxlab: { screenText(): string; renderer(): string | undefined; status(): string | undefined };
+  }
+}
+
 export const CHROMIUM = process.env.BOXLAB_CHROMIUM ?? '/usr/bin/chromium';
 
 export interface TestBrowser {

@@ -256,3 +256,11 @@ describe('check.sh cgroup helpers on both versions', () => {
     expect(run(1, limitedNoSwapLimit, 'cg_swap_max demo')).toBe('max');
   });
 });
+
+it('retry tries once in a look-ahead check (BOXLAB_CHECK_LOOKAHEAD=1), as often as told otherwise', () => {
+  const script = `${LIB}\nn=0; never() { n=$((n + 1)); why "attempt $n failed"; }\nretry 4 0.01 never || echo "gave up after $n: $REASON"`;
+  const run = (lookahead: string) => execFileSync('bash', ['-c', script], { env: { ...process.env, BOXLAB_CHECK_LOOKAHEAD: lookahead }, encoding: 'utf8' }).trim();
+  expect(run('1')).toBe('gave up after 1: attempt 1 failed');
+  expect(run('0')).toBe('gave up after 4: attempt 4 failed');
+  expect(run('')).toBe('gave up after 4: attempt 4 failed');
+});
