@@ -29,11 +29,13 @@ why() { REASON="$*"; return 1; }
 # times, DELAY seconds apart (keep TRIES*DELAY to a second or two). Returns
 # COMMAND's last status. COMMAND runs in this shell, so REASON survives.
 # A look-ahead check (BOXLAB_CHECK_LOOKAHEAD=1, run on the next exercises
-# while the learner works on this one) tries once: it must be cheap.
+# while the learner works on this one) and the first, quick look right after a
+# command (BOXLAB_CHECK_QUICK=1; a second look with retries follows if it
+# fails) try once: they must be cheap.
 retry() {
   local tries=$1 delay=$2 i
   shift 2
-  [[ ${BOXLAB_CHECK_LOOKAHEAD:-} == 1 ]] && tries=1
+  [[ ${BOXLAB_CHECK_LOOKAHEAD:-} == 1 || ${BOXLAB_CHECK_QUICK:-} == 1 ]] && tries=1
   for ((i = 1; ; i++)); do
     "$@" && return 0
     ((i >= tries)) && return 1

@@ -49,6 +49,13 @@ export const DEFAULT_CHECKS_PER_COMMAND = 3;
  * learner just started) would only hold a slot: it should try once.
  */
 export const LOOKAHEAD_ENV: Readonly<Record<string, string>> = { BOXLAB_CHECK_LOOKAHEAD: '1' };
+/**
+ * Set for the current exercise's check right after a command: it tries once,
+ * since a state that takes a moment to appear gets the second look a second
+ * later, with the library's retries. A room of learners' failing checks would
+ * otherwise hold every slot asleep in retries while the queue grows.
+ */
+export const QUICK_ENV: Readonly<Record<string, string>> = { BOXLAB_CHECK_QUICK: '1' };
 
 export interface AutoCheckerOptions {
   runner: CheckRunner;
@@ -118,25 +125,28 @@ export class AutoChecker {
     this.requestRound();
   }
 
-  private requestRound(): void {
+  private requestRound(recheck = false): void {
     if (this.roundRunning) {
       this.again = true;
       return;
     }
-    void this.rounds();
+    void this.rounds(recheck);
   }
 
-  private async rounds(): Promise<void> {
+  private async rounds(recheck: boolean): Promise<void> {
     this.roundRunning = true;
     let firstFailed = false;
+    // the second look (no command came since) is the one with retries
+    let quick = !recheck && this.recheckArmed;
     try {
       do {
+        if (this.again) quick = this.recheckArmed;
         this.again = false;
         firstFailed = false;
         const targets = this.pending().slice(0, this.options.checksPerCommand ?? DEFAULT_CHECKS_PER_COMMAND);
         for (const [i, target] of targets.entries()) {
           if (this.stopped) return;
-          const result = await this.run(target, 'auto', i > 0);
+          const result = await this.run(target, 'auto', i > 0, quick);
           if (i === 0 && !result.passed) firstFailed = true;
           // a newer command changed the state: start over from the current exercise
           if (this.again) break;
@@ -151,13 +161,13 @@ export class AutoChecker {
     }
     if (firstFailed && this.recheckArmed && !this.stopped) {
       this.recheckArmed = false;
-      this.recheckTimer = setTimeout(() => this.requestRound(), this.options.recheckDelayMs ?? RECHECK_DELAY_MS);
+      this.recheckTimer = setTimeout(() => this.requestRound(true), this.options.recheckDelayMs ?? RECHECK_DELAY_MS);
     }
   }
 
-  private async run(target: CheckTarget, trigger: ExerciseResult['trigger'], lookahead = false): Promise<ExerciseResult> {
+  private async run(target: CheckTarget, trigger: ExerciseResult['trigger'], lookahead = false, quick = false): Promise<ExerciseResult> {
     const { runner, sandboxId, learnerId, lessonId, progress } = this.options;
-    const env = { ...this.options.env, ...(lookahead ? LOOKAHEAD_ENV : {}) };
+    const env = { ...this.options.env, ...(lookahead ? LOOKAHEAD_ENV : quick ? QUICK_ENV : {}) };
     if (!this.stopped) this.options.onChecking?.({ exerciseId: target.id, trigger, lookahead });
     const r = await runner.check(sandboxId, target.check, {
       key: JSON.stringify([sandboxId, lessonId, target.id]),

@@ -132,6 +132,28 @@ it('tells the checks of exercises ahead of the current one to try once (they fai
   ahead.dispose();
 });
 
+it('looks quickly right after a command (one try), then a second time with retries if that failed', async () => {
+  checker.dispose();
+  const seen: ExerciseResult[] = [];
+  const twice = new AutoChecker({
+    runner: runner(),
+    sandboxId: box,
+    learnerId: 'learner-3',
+    lessonId: 'probe',
+    exercises: [{ id: 'a', check: 'fail "quick=${BOXLAB_CHECK_QUICK:-0}"' }],
+    progress,
+    settled,
+    recheckDelayMs: 200,
+    onResult: (r) => seen.push(r),
+  });
+  await twice.start();
+  term.type('true\r');
+  await expect.poll(() => seen.length, { timeout: 5000 }).toBe(2);
+  expect(seen.map((r) => r.reason)).toEqual(['quick=1', 'quick=0']);
+  expect((await twice.checkNow('a'))?.reason).toBe('quick=0');
+  twice.dispose();
+});
+
 it('gives a command whose effect comes a moment later a second chance, without another command', async () => {
   const first = nextResult('greet');
   term.type('(sleep 0.5; echo hello > /root/hello.txt) &\r');

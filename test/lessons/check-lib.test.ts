@@ -257,10 +257,11 @@ describe('check.sh cgroup helpers on both versions', () => {
   });
 });
 
-it('retry tries once in a look-ahead check (BOXLAB_CHECK_LOOKAHEAD=1), as often as told otherwise', () => {
+it('retry tries once in a look-ahead or quick check (BOXLAB_CHECK_LOOKAHEAD=1, BOXLAB_CHECK_QUICK=1), as often as told otherwise', () => {
   const script = `${LIB}\nn=0; never() { n=$((n + 1)); why "attempt $n failed"; }\nretry 4 0.01 never || echo "gave up after $n: $REASON"`;
-  const run = (lookahead: string) => execFileSync('bash', ['-c', script], { env: { ...process.env, BOXLAB_CHECK_LOOKAHEAD: lookahead }, encoding: 'utf8' }).trim();
+  const run = (lookahead: string, quick = '') => execFileSync('bash', ['-c', script], { env: { ...process.env, BOXLAB_CHECK_LOOKAHEAD: lookahead, BOXLAB_CHECK_QUICK: quick }, encoding: 'utf8' }).trim();
   expect(run('1')).toBe('gave up after 1: attempt 1 failed');
+  expect(run('', '1')).toBe('gave up after 1: attempt 1 failed');
   expect(run('0')).toBe('gave up after 4: attempt 4 failed');
   expect(run('')).toBe('gave up after 4: attempt 4 failed');
 });
