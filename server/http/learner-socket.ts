@@ -3,7 +3,7 @@
 // (instructor messages, takeovers, resets) sent to that learner on the
 // LearnerBus. Server to page only; JSON text frames. Checked before the
 // upgrade like the terminal sockets: Host, Origin, learner cookie.
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { LearnerBus, LearnerNotice } from '../events.js';
@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { LessonPlayer, PlayerUpdate } from '../player/player.js';
 import type { Identity } from './identity.js';
 import { hostAllowed, sameOrigin } from './security.js';
+import { refuseUpgrade } from './upgrade.js';
 
 export const LEARNER_SOCKET_PATH = '/ws/learner';
 
@@ -32,10 +33,6 @@ const PING_EVERY_MS = 30_000;
 export function learnerSockets(deps: LearnerSocketDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
 
-  function refuse(socket: Duplex, status: number, message: string): void {
-    const body = JSON.stringify({ error: message });
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
 
   return {
     handles(req: IncomingMessage): boolean {
@@ -44,10 +41,10 @@ export function learnerSockets(deps: LearnerSocketDeps) {
 
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       socket.on('error', () => {});
-      if (!hostAllowed(req, deps.listenHost)) return refuse(socket, 403, 'this boxlab server only answers to its own address');
-      if (!sameOrigin(req)) return refuse(socket, 403, 'cross-origin WebSocket refused');
+      if (!hostAllowed(req, deps.listenHost)) return refuseUpgrade(socket, 403, 'this boxlab server only answers to its own address');
+      if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'cross-origin WebSocket refused');
       const learner = deps.identity.fromRequest(req);
-      if (!learner) return refuse(socket, 401, 'no learner cookie: load a boxlab page first');
+      if (!learner) return refuseUpgrade(socket, 401, 'no learner cookie: load a boxlab page first');
       wss.handleUpgrade(req, socket, head, (ws) => {
         const send = (message: LearnerMessage) => {
           if (ws.readyState !== ws.OPEN) return;

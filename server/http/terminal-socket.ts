@@ -2,7 +2,7 @@
 // an HTTP status a client can read: the Host, the Origin (same origin only:
 // cross-site WebSocket hijacking), the learner cookie, and that the learner
 // may access the terminal. Then server/terminal takes the connection over.
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
@@ -12,6 +12,7 @@ import type { TerminalRegistry } from '../terminal/registry.js';
 import type { Identity } from './identity.js';
 import type { Ownership } from './ownership.js';
 import { hostAllowed, sameOrigin } from './security.js';
+import { closeSockets, refuseUpgrade } from './upgrade.js';
 
 export interface TerminalSocketDeps {
   terminals: TerminalRegistry;
@@ -27,12 +28,6 @@ const PATH = /^\/ws\/terminals\/([A-Za-z0-9-]{1,64})$/;
 export function terminalSockets(deps: TerminalSocketDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false });
 
-  function refuse(socket: Duplex, status: number, message: string): void {
-    const body = JSON.stringify({ error: message });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
 
   return {
     /** For the HTTP server's 'upgrade' event. */
@@ -40,14 +35,14 @@ export function terminalSockets(deps: TerminalSocketDeps) {
       socket.on('error', () => {});
       const path = (req.url ?? '').split('?')[0]!;
       const match = PATH.exec(path);
-      if (!match) return refuse(socket, 404, `no WebSocket at ${path.slice(0, 100)}`);
-      if (!hostAllowed(req, deps.listenHost)) return refuse(socket, 403, 'this boxlab server only answers to its own address');
-      if (!sameOrigin(req)) return refuse(socket, 403, 'cross-origin WebSocket refused: open the terminal from a boxlab page');
+      if (!match) return refuseUpgrade(socket, 404, `no WebSocket at ${path.slice(0, 100)}`);
+      if (!hostAllowed(req, deps.listenHost)) return refuseUpgrade(socket, 403, 'this boxlab server only answers to its own address');
+      if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'cross-origin WebSocket refused: open the terminal from a boxlab page');
       const learner = deps.identity.fromRequest(req);
-      if (!learner) return refuse(socket, 401, 'no learner cookie: load a boxlab page first');
+      if (!learner) return refuseUpgrade(socket, 401, 'no learner cookie: load a boxlab page first');
       const session = deps.terminals.get(match[1]!);
       const access = session ? deps.ownership.access(learner, session.sandboxId) : 'none';
-      if (!session || session.isEnded || access === 'none') return refuse(socket, 404, `no terminal ${match[1]}`);
+      if (!session || session.isEnded || access === 'none') return refuseUpgrade(socket, 404, `no terminal ${match[1]}`);
       wss.handleUpgrade(req, socket, head, (ws) => {
         serveTerminal(ws, session, { ...deps.connection, mayWrite: access === 'owner', ...(deps.log ? { log: deps.log } : {}) });
       });
@@ -55,11 +50,7 @@ export function terminalSockets(deps: TerminalSocketDeps) {
 
     /** Closes every terminal connection (the terminals themselves live on), politely for a second, then not. */
     async close(): Promise<void> {
-      for (const ws of wss.clients) ws.close(1001, 'the server is stopping');
-      const deadline = Date.now() + 1000;
-      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
+      await closeSockets(wss);
     },
   };
 }

@@ -4,7 +4,7 @@
 // which case the learner is told. Each upgrade passes the Host and Origin
 // checks and the instructor session; the learner's ownership rules are never
 // consulted here, nor is the instructor session there.
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../log.js';
@@ -14,6 +14,7 @@ import type { TerminalRegistry } from '../terminal/registry.js';
 import type { Workshops } from '../workshops/index.js';
 import type { Ownership } from './ownership.js';
 import { hostAllowed, sameOrigin } from './security.js';
+import { closeSockets, refuseUpgrade } from './upgrade.js';
 
 export interface WorkshopSocketDeps {
   workshops: Workshops;
@@ -32,10 +33,6 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
   const { workshops, terminals, ownership } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false });
 
-  function refuse(socket: Duplex, status: number, message: string): void {
-    const body = JSON.stringify({ error: message });
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  }
 
   return {
     handles(req: IncomingMessage): boolean {
@@ -46,12 +43,12 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
       socket.on('error', () => {});
       const [pathname, query = ''] = (req.url ?? '').split('?');
       const match = WORKSHOP_SOCKET_PATH.exec(pathname!);
-      if (!match) return refuse(socket, 404, `no WebSocket at ${pathname!.slice(0, 100)}`);
-      if (!hostAllowed(req, deps.listenHost)) return refuse(socket, 403, 'this boxlab server only answers to its own address');
-      if (!sameOrigin(req)) return refuse(socket, 403, 'cross-origin WebSocket refused');
-      if (!workshops.auth.isInstructor(req)) return refuse(socket, 401, 'instructors only: sign in at /instructor');
+      if (!match) return refuseUpgrade(socket, 404, `no WebSocket at ${pathname!.slice(0, 100)}`);
+      if (!hostAllowed(req, deps.listenHost)) return refuseUpgrade(socket, 403, 'this boxlab server only answers to its own address');
+      if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'cross-origin WebSocket refused');
+      if (!workshops.auth.isInstructor(req)) return refuseUpgrade(socket, 401, 'instructors only: sign in at /instructor');
       const workshop = workshops.store.get(match[1]!);
-      if (!workshop) return refuse(socket, 404, `no workshop ${match[1]}`);
+      if (!workshop) return refuseUpgrade(socket, 404, `no workshop ${match[1]}`);
 
       if (match[2]) {
         wss.handleUpgrade(req, socket, head, (ws) => {
@@ -71,7 +68,7 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
       // a terminal of a learner of this workshop, and only that
       const session = terminals.get(match[3]!);
       const learner = session && ownership.ownerOf(session.sandboxId);
-      if (!session || session.isEnded || !learner || !workshops.store.member(workshop.id, learner)) return refuse(socket, 404, `no terminal ${match[3]} in this workshop`);
+      if (!session || session.isEnded || !learner || !workshops.store.member(workshop.id, learner)) return refuseUpgrade(socket, 404, `no terminal ${match[3]} in this workshop`);
       const takeover = new URLSearchParams(query).get('takeover') === '1';
       wss.handleUpgrade(req, socket, head, (ws) => {
         serveTerminal(ws, session, { mayWrite: takeover, ...(deps.log ? { log: deps.log } : {}) });
@@ -84,11 +81,7 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
     },
 
     async close(): Promise<void> {
-      for (const ws of wss.clients) ws.close(1001, 'the server is stopping');
-      const deadline = Date.now() + 1000;
-      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
+      await closeSockets(wss);
     },
   };
 }

@@ -18,7 +18,8 @@ export interface AttemptResult {
   reason?: string;
 }
 
-interface ExerciseRow {
+/** An exercise_progress row as SQLite gives it. */
+export interface ExerciseRow {
   exercise_id: string;
   completed_at: number | null;
   attempts: number;
@@ -29,7 +30,7 @@ interface ExerciseRow {
   started_at: number | null;
 }
 
-function toProgress(row: ExerciseRow): ExerciseProgress {
+export function toProgress(row: ExerciseRow): ExerciseProgress {
   return {
     exerciseId: row.exercise_id,
     completedAt: row.completed_at,

@@ -69,6 +69,15 @@ export function currentExercise(columns: Column[], cells: Record<string, CellSta
   return found ? cellKey(found.lessonId, found.exerciseId) : null;
 }
 
+/** The learner's current exercise becomes the first not done; a new one starts its clock and its failure count afresh. */
+function moveCurrent(row: Row, columns: Column[], lessonId: string, at: number): void {
+  const next = currentExercise(columns, row.cells, lessonId);
+  if (next === row.current) return;
+  row.current = next;
+  row.since = at;
+  row.failures = 0;
+}
+
 const lessonOf = (key: string | null): string | null => (key === null ? null : key.slice(0, key.indexOf('/')));
 
 /** Applies one event to a row in place; returns whether the row changed. */
@@ -78,12 +87,7 @@ export function applyEvent(row: Row, columns: Column[], event: GridEvent): boole
   row.lastActive = Math.max(row.lastActive, event.at);
   switch (event.type) {
     case 'lesson-opened': {
-      const next = currentExercise(columns, row.cells, event.lessonId);
-      if (next !== row.current) {
-        row.current = next;
-        row.since = event.at;
-        row.failures = 0;
-      }
+      moveCurrent(row, columns, event.lessonId, event.at);
       return true;
     }
     case 'check': {
@@ -91,12 +95,7 @@ export function applyEvent(row: Row, columns: Column[], event: GridEvent): boole
       if (!columns.some((c) => cellKey(c.lessonId, c.exerciseId) === key) || row.cells[key] === 'done') return false;
       if (event.status === 'done') {
         row.cells[key] = 'done';
-        const next = currentExercise(columns, row.cells, event.lessonId);
-        if (next !== row.current) {
-          row.current = next;
-          row.since = event.at;
-          row.failures = 0;
-        }
+        moveCurrent(row, columns, event.lessonId, event.at);
         return true;
       }
       // look-ahead checks of later exercises fail all the time: only the current one's failures count

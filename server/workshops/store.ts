@@ -3,6 +3,7 @@
 // press "join" at the same moment.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Db } from '../store/db.js';
+import { toProgress, type ExerciseProgress, type ExerciseRow } from '../store/progress.js';
 
 export interface Workshop {
   id: string;
@@ -33,32 +34,16 @@ export interface Member {
   joinedAt: number;
 }
 
-export interface ProgressRecord {
+export interface ProgressRecord extends ExerciseProgress {
   learnerId: string;
   name: string;
   lessonId: string;
-  exerciseId: string;
-  completedAt: number | null;
-  attempts: number;
-  hintsUsed: number;
-  solutionRevealed: boolean;
-  lastReason: string | null;
-  lastCheckedAt: number | null;
-  startedAt: number | null;
 }
 
-interface ProgressRow {
+interface ProgressRow extends ExerciseRow {
   learner_id: string;
   display_name: string;
   lesson_id: string;
-  exercise_id: string;
-  completed_at: number | null;
-  attempts: number;
-  hints_used: number;
-  solution_revealed: number;
-  last_reason: string | null;
-  last_checked_at: number | null;
-  started_at: number | null;
 }
 
 export class JoinError extends Error {
@@ -242,14 +227,7 @@ export class WorkshopStore {
       learnerId: r.learner_id,
       name: r.display_name,
       lessonId: r.lesson_id,
-      exerciseId: r.exercise_id,
-      completedAt: r.completed_at,
-      attempts: r.attempts,
-      hintsUsed: r.hints_used,
-      solutionRevealed: r.solution_revealed === 1,
-      lastReason: r.last_reason,
-      lastCheckedAt: r.last_checked_at,
-      startedAt: r.started_at,
+      ...toProgress(r),
     }));
   }
 

@@ -1,6 +1,5 @@
 // `boxlab validate` and `boxlab verify` as an author runs them: the built CLI,
 // real sandboxes, solutions typed into a real shell.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,20 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { LessonReport } from '../../server/authoring/verify.js';
 import { detectCgroups } from '../../server/sandbox/cgroups.js';
 import { TEST_DATA_DIR, testInstance } from '../helpers/env.js';
+import { boxlab } from '../helpers/cli.js';
 
 const FIXTURES = 'test/fixtures/labs';
 
-function boxlab(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/boxlab.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr }));
-  });
-}
 
 /** Runs verify under an instance of its own, and checks it left no cgroup behind. */
 async function verify(...args: string[]) {

@@ -2,7 +2,6 @@
 // `boxlab verify --solution`, as a reviewer would try them: each near miss
 // must fail, and say what is wrong. (Right answers are proven by `boxlab
 // verify` over every lesson, which CI runs twice.)
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import type { LessonReport } from '../../server/authoring/verify.js';
 import { detectCgroups } from '../../server/sandbox/cgroups.js';
 import { TEST_DATA_DIR, testInstance } from '../helpers/env.js';
+import { boxlab } from '../helpers/cli.js';
 
 /** Finds the lesson's cgroup directory the way the lessons' own solutions do. */
 const CG = (controller: string, name: string) =>
@@ -69,17 +69,6 @@ const NEAR_MISSES: Array<{ target: string; why: string; answer: string; reason: 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'boxlab-near-misses-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function boxlab(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/boxlab.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status: status ?? -1, stdout, stderr }));
-  });
-}
 
 it.each(NEAR_MISSES)('$target fails an answer that $why', async ({ target, answer, reason }) => {
   const file = path.join(tmp, `${target.replace('/', '-')}.sh`);

@@ -1,6 +1,6 @@
 // The lesson API as the pages call it (same origin, the learner cookie).
 // straight from api.ts, not the terminal's index: the catalogue must not load xterm.js
-import { ApiError, type SandboxInfo } from '../terminal/api.js';
+import { request as call, type SandboxInfo } from '../terminal/api.js';
 
 export type ExerciseStatus = 'todo' | 'checking' | 'failed' | 'done';
 
@@ -46,20 +46,6 @@ export interface LessonJson {
   previous: { id: string; title: string } | null;
   next: { id: string; title: string } | null;
   run: { step: string; error?: string; sandbox: SandboxInfo | null } | null;
-}
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!res.ok) {
-    const detail = (await res.json().catch(() => undefined)) as { error?: string } | undefined;
-    throw new ApiError(res.status, detail?.error ?? `${method} ${path}: ${res.status} ${res.statusText}`);
-  }
-  return (await res.json()) as T;
 }
 
 const base = (lesson: string) => `/api/lessons/${encodeURIComponent(lesson)}`;

@@ -24,7 +24,8 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** A JSON call to the server; a refusal throws an ApiError with the server's own words. */
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
     credentials: 'same-origin',
@@ -39,13 +40,13 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 }
 
 export const api = {
-  sandboxes: () => call<{ sandboxes: SandboxInfo[] }>('GET', '/api/sandboxes').then((r) => r.sandboxes),
-  createSandbox: () => call<SandboxInfo>('POST', '/api/sandboxes'),
-  deleteSandbox: (id: string) => call<void>('DELETE', `/api/sandboxes/${encodeURIComponent(id)}`),
+  sandboxes: () => request<{ sandboxes: SandboxInfo[] }>('GET', '/api/sandboxes').then((r) => r.sandboxes),
+  createSandbox: () => request<SandboxInfo>('POST', '/api/sandboxes'),
+  deleteSandbox: (id: string) => request<void>('DELETE', `/api/sandboxes/${encodeURIComponent(id)}`),
   createTerminal: (sandboxId: string, size: { cols: number; rows: number }) =>
-    call<TerminalInfo>('POST', `/api/sandboxes/${encodeURIComponent(sandboxId)}/terminals`, size),
-  terminal: (id: string) => call<TerminalInfo>('GET', `/api/terminals/${encodeURIComponent(id)}`),
-  endTerminal: (id: string) => call<void>('DELETE', `/api/terminals/${encodeURIComponent(id)}`),
+    request<TerminalInfo>('POST', `/api/sandboxes/${encodeURIComponent(sandboxId)}/terminals`, size),
+  terminal: (id: string) => request<TerminalInfo>('GET', `/api/terminals/${encodeURIComponent(id)}`),
+  endTerminal: (id: string) => request<void>('DELETE', `/api/terminals/${encodeURIComponent(id)}`),
 };
 
 /** The WebSocket URL for a path on this page's server. */

@@ -1,19 +1,5 @@
-// JSON calls to the server from the workshop pages (same origin, cookies).
-import { ApiError } from '../terminal/api.js';
-
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    credentials: 'same-origin',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!res.ok) {
-    const detail = (await res.json().catch(() => undefined)) as { error?: string } | undefined;
-    throw new ApiError(res.status, detail?.error ?? `${res.status} ${res.statusText}`);
-  }
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
+// The workshop pages' shared bits: JSON calls to the server (same origin, cookies) and an element builder.
+import { ApiError, request } from '../terminal/api.js';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
   const node = Object.assign(document.createElement(tag), props);
@@ -21,4 +7,4 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial
   return node;
 }
 
-export { ApiError };
+export { ApiError, request };
