@@ -38,6 +38,9 @@ let lesson: LessonJson | undefined;
 let cards: Card[] = [];
 let panel: TerminalPanel | undefined;
 let busy = false;
+/** Resets this page asked for whose channel update has not come back yet. */
+let ownResets = 0;
+let restarting: Promise<void> | undefined;
 let startStep: HTMLElement | undefined;
 
 // ---- the lesson text -------------------------------------------------------
@@ -237,8 +240,10 @@ function showStarting(step: string): void {
     panel = undefined;
     term.replaceChildren(box);
   }
-  startStep.textContent = `${STEP_LABEL[step] ?? 'Starting'}…`;
+  startStep.textContent = stepLabel(step);
 }
+
+const stepLabel = (step: string) => `${STEP_LABEL[step] ?? 'Starting'}…`;
 
 function showProblem(message: string, retry: () => void): void {
   startStep = undefined;
@@ -279,17 +284,27 @@ async function reset(): Promise<void> {
   if (!(await confirmDialog('Reset this lesson?', 'Your sandbox goes back to the lesson\'s start: everything you did in it is lost, and every exercise is to do again.', 'Reset lesson'))) return;
   resetButton.disabled = true;
   busy = true;
+  ownResets++;
   showStarting('sandbox');
   try {
     const { sandbox } = await lessons.reset(lessonId);
     await reload();
     await openTerminal(sandbox);
   } catch (err) {
+    ownResets = 0;
     showProblem(`The lesson could not be reset: ${(err as Error).message}`, () => void start());
   } finally {
     busy = false;
     resetButton.disabled = false;
   }
+}
+
+/** The lesson was reset elsewhere (another tab, the instructor): show it as it is now, once. */
+function restartAfterReset(): void {
+  if (busy || restarting) return;
+  restarting = reload()
+    .then(start)
+    .finally(() => (restarting = undefined));
 }
 
 async function reload(): Promise<void> {
@@ -308,11 +323,14 @@ function onMessage(m: ChannelMessage): void {
     if (u.type === 'exercise') {
       const card = cards.find((c) => c.exercise.id === u.exerciseId);
       if (card) setStatus(card, u.status, u.reason);
-    } else if (u.type === 'start' && busy && u.step !== 'ready' && u.step !== 'failed') {
-      showStarting(u.step);
-    } else if (u.type === 'reset' && !busy) {
-      // reset from elsewhere (another tab): start over with it
-      void reload().then(start);
+    } else if (u.type === 'start' && startStep && u.step !== 'ready' && u.step !== 'failed') {
+      // The channel and the start request are separate connections: a step
+      // may arrive after the terminal opened, and must not take its place.
+      startStep.textContent = stepLabel(u.step);
+    } else if (u.type === 'reset') {
+      // this page's own reset comes back here too, maybe after it finished
+      if (ownResets > 0) ownResets--;
+      else restartAfterReset();
     }
     return;
   }
@@ -321,9 +339,9 @@ function onMessage(m: ChannelMessage): void {
   else if (n.type === 'takeover') {
     takeover.hidden = !n.active;
     takeover.textContent = n.active ? `${n.by} is typing in your terminal` : '';
-  } else if (n.type === 'reset' && n.lessonId === lessonId && !busy) {
+  } else if (n.type === 'reset' && n.lessonId === lessonId) {
     toast('Your lesson was reset by the instructor.', { sticky: true });
-    void reload().then(start);
+    restartAfterReset();
   }
 }
 
@@ -407,7 +425,11 @@ async function main(): Promise<void> {
   }
   titleEl.textContent = lesson!.title;
   document.title = `${lesson!.title} · boxlab`;
-  new LearnerChannel(onMessage, () => void reload());
+  new LearnerChannel(onMessage, () => {
+    // updates sent while the channel was down are lost: read the state afresh
+    ownResets = 0;
+    void reload();
+  });
   await start();
 }
 

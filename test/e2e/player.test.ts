@@ -151,6 +151,58 @@ it('takes a learner from the catalogue through the namespaces lesson, a reload, 
   // a long walk through the player, and a server restart in the middle
 }, 120_000);
 
+it('keeps the terminal when the live channel reports start steps and its own reset late', async () => {
+  // The channel and the start or reset request are two connections: nothing
+  // orders them. Hold the channel's start steps and resets back, as a busy
+  // network may: the steps arrive while the page asks for its terminal, the
+  // reset after the page has finished resetting.
+  const { page, problems, context } = await browser.page();
+  await page.addInitScript(() => {
+    const w = window as unknown as { startingShown: number };
+    w.startingShown = 0;
+    new MutationObserver((changes) => {
+      for (const c of changes) for (const n of Array.from(c.addedNodes)) if (n instanceof HTMLElement && n.classList.contains('bx-starting')) w.startingShown++;
+    }).observe(document, { childList: true, subtree: true });
+  });
+  await page.route(/\/api\/sandboxes\/[^/]+\/terminals$/, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await route.continue();
+  });
+  const held = { start: 0, reset: 0 };
+  await page.routeWebSocket(/\/ws\/learner$/, (ws) => {
+    const upstream = ws.connectToServer();
+    upstream.onMessage((message) => {
+      const type = typeof message === 'string' ? (JSON.parse(message) as { update?: { type?: string } }).update?.type : undefined;
+      if (type !== 'start' && type !== 'reset') return ws.send(message);
+      held[type]++;
+      setTimeout(() => ws.send(message), type === 'start' ? 300 : 2500);
+    });
+  });
+  const startingShown = () => page.evaluate(() => (window as unknown as { startingShown: number }).startingShown);
+  const settled = async () => {
+    await waitLive(page);
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // every held message has arrived by now
+    expect(await page.evaluate(() => (window as unknown as { boxlab: PlayerHooks }).boxlab.status())).toBe('live');
+    expect(await page.locator('.bx-starting').count()).toBe(0);
+  };
+
+  await page.goto(`${server.url}/lessons/01-namespaces`);
+  await settled();
+  expect(held.start).toBeGreaterThan(0);
+  await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
+  expect(await startingShown()).toBe(1);
+
+  await page.getByRole('button', { name: 'Reset lesson' }).click();
+  await page.locator('#confirm').getByRole('button', { name: 'Reset lesson' }).click();
+  await settled();
+  expect(held.reset).toBe(1);
+  // the late reset did not start the lesson over a second time
+  expect(await startingShown()).toBe(2);
+  await waitScreen(page, /root@box-[0-9a-f]+:~# ?$/);
+  expect(problems).toEqual([]);
+  await context.close();
+}, 60_000);
+
 it('shows instructor messages in a dismissable banner and says when someone else types in the terminal', async () => {
   const { page, problems, context } = await browser.page();
   await page.goto(`${server.url}/lessons/01-namespaces`);

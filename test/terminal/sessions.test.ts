@@ -48,8 +48,9 @@ it('runs several shells in one sandbox, up to a limit', async () => {
   const text = await b.waitFor(/^shell-\d+\nshell-\d+$/m);
   const [fromA, own] = /^(shell-\d+)\n(shell-\d+)$/m.exec(text)!.slice(1);
   expect(fromA).not.toBe(own); // two shells, one filesystem
+  // (the shells nobody attached to may have outlived the short grace period of this file's server)
   const listed = await learner.json<{ sandboxes: SandboxJson[] }>('/api/sandboxes');
-  expect(listed.sandboxes.find((s) => s.id === other.id)!.terminals.map((t) => t.id).sort()).toEqual([...ids].sort());
+  expect(listed.sandboxes.find((s) => s.id === other.id)!.terminals.map((t) => t.id)).toEqual(expect.arrayContaining([a.terminalId, b.terminalId]));
   a.close();
   b.close();
   await learner.json(`/api/sandboxes/${other.id}`, { method: 'DELETE' });
@@ -139,10 +140,10 @@ it('keeps a shell running while nobody watches, its output drained into the mirr
   const offsetThen = session.outputOffset;
   let mirrorPeak = 0;
   const watch = setInterval(() => (mirrorPeak = Math.max(mirrorPeak, session.mirrorBacklog)), 5);
+  // it goes on producing, into the mirror
+  await until(() => session.outputOffset > offsetThen && mirrorPeak > 0, 10_000, () => `no output since the viewer left (mirror backlog peak ${mirrorPeak})`);
   await sleep(400);
   clearInterval(watch);
-  expect(session.outputOffset).toBeGreaterThan(offsetThen); // it went on producing
-  expect(mirrorPeak).toBeGreaterThan(0);
   expect(mirrorPeak).toBeLessThanOrEqual(DEFAULT_FLOW.mirrorHigh + DEFAULT_FLOW.maxBatch + 128 * 1024);
   // back within the grace period: the same shell, and the screen it has now
   const back = track(new HeadlessClient(learner, id));
