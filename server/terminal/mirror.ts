@@ -18,7 +18,7 @@ export type MirrorRequest =
   | { op: 'close'; id: number };
 
 export type MirrorReply =
-  | { op: 'parsed'; id: number; bytes: number }
+  | { op: 'parsed'; id: number; bytes: number; skipped: number }
   | { op: 'snapshot'; id: number; request: number; data: string }
   | { op: 'failed'; id: number; message: string };
 
@@ -95,6 +95,8 @@ export class MirrorPool {
 export class Mirror {
   /** Bytes written but not parsed yet. */
   pending = 0;
+  /** Bytes of floods the mirror skipped, as lines that could only scroll away (elide.ts). */
+  skipped = 0;
   /** Called whenever `pending` drops. */
   onParsed: (() => void) | undefined;
   private cols: number;
@@ -138,6 +140,7 @@ export class Mirror {
   receive(msg: MirrorReply): void {
     if (msg.op === 'parsed') {
       this.pending = Math.max(0, this.pending - msg.bytes);
+      this.skipped += msg.skipped;
       this.onParsed?.();
     } else if (msg.op === 'snapshot') {
       const resolve = this.requests.get(msg.request);

@@ -42,8 +42,8 @@ export interface FlowLimits {
 export const DEFAULT_FLOW: FlowLimits = {
   high: 512 * 1024,
   low: 256 * 1024,
-  mirrorHigh: 512 * 1024,
-  mirrorLow: 128 * 1024,
+  mirrorHigh: 1024 * 1024,
+  mirrorLow: 256 * 1024,
   viewerLag: 1024 * 1024,
   batchMs: 4,
   maxBatch: 64 * 1024,
