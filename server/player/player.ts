@@ -53,6 +53,8 @@ interface Run {
   lastUsed: number;
   /** Start, reset and stop of one run happen one after another. */
   queue: Promise<unknown>;
+  /** Operations queued or running. */
+  busy: number;
 }
 
 export class PlayerError extends Error {
@@ -281,7 +283,12 @@ export class LessonPlayer {
     };
   }
 
-  /** A sandbox ended (reaped, destroyed): its run forgets it; the next start makes a new one. */
+  /**
+   * A sandbox ended (reaped, destroyed): its run forgets it, and is itself
+   * forgotten unless something is under way in it (progress is in the store;
+   * the next start makes a new run and sandbox), so the runs of learners who
+   * left do not pile up in a long-lived server.
+   */
   sandboxEnded(sandboxId: string): void {
     const run = this.bySandbox.get(sandboxId);
     if (!run) return;
@@ -289,6 +296,8 @@ export class LessonPlayer {
     this.bySandbox.delete(sandboxId);
     if (run.sandboxId === sandboxId) run.sandboxId = undefined;
     if (run.step === 'ready') run.step = 'sandbox';
+    const k = key(run.learnerId, run.lessonId);
+    if (run.busy === 0 && !run.sandboxId && this.runs.get(k) === run) this.runs.delete(k);
   }
 
   close(): void {
@@ -306,14 +315,15 @@ export class LessonPlayer {
     const k = key(learnerId, lessonId);
     let run = this.runs.get(k);
     if (!run) {
-      run = { learnerId, lessonId, step: 'sandbox', settled: new Set(), terminalSubs: [], lastUsed: Date.now(), queue: Promise.resolve() };
+      run = { learnerId, lessonId, step: 'sandbox', settled: new Set(), terminalSubs: [], lastUsed: Date.now(), queue: Promise.resolve(), busy: 0 };
       this.runs.set(k, run);
     }
     return run;
   }
 
   private serially<T>(run: Run, op: () => Promise<T>): Promise<T> {
-    const next = run.queue.then(op, op);
+    run.busy++;
+    const next = run.queue.then(op, op).finally(() => run.busy--);
     run.queue = next.catch(() => {});
     return next;
   }

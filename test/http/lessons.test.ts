@@ -263,6 +263,9 @@ it('keeps a learner to three lesson sandboxes, ending the least recently used on
     // the ended one's terminals are out of reach too
     expect((await post(learner, `/api/sandboxes/${second}/terminals`, { cols: 80, rows: 24 })).status).toBe(404);
     expect(own.ownership.sandboxesOf(learnerIdOf(learner)).sort()).toEqual([first, third, fourth].sort());
+    // the player forgets the ended run (its progress stays in the store), the others it keeps
+    expect(own.player.runState(learnerIdOf(learner), '02-cgroups')).toBeUndefined();
+    expect(own.player.runState(learnerIdOf(learner), '03-copy-on-write')).toMatchObject({ step: 'ready', sandboxId: third });
     // coming back to it: a new sandbox, set up again
     const again = await start('02-cgroups');
     expect(again).not.toBe(second);
