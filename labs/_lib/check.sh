@@ -157,15 +157,34 @@ cmdline() {
 # ns_of PID TYPE: PID's TYPE namespace, e.g. "uts:[4026532180]".
 ns_of() { readlink /proc/"$1"/ns/"$2" 2>/dev/null; }
 
-# own_ns TYPE: the check's own (the sandbox's) TYPE namespace. Compare with
-# this, never with /proc/1: PID 1 of the sandbox may not be in the sandbox's
-# namespaces on every driver, and a learner's namespace is "new" relative to us.
-own_ns() { readlink /proc/$$/ns/"$1"; }
+# own_ns TYPE: the sandbox's own TYPE namespace, where the check runs. A check
+# runs in every namespace of the sandbox but its user namespace (it is the
+# sandbox's inspector, out of the learner's reach): for "user" this is the
+# learner's root's ($BOXLAB_SANDBOX_USERNS). Compare with this, never with
+# /proc/1, and a learner's namespace is "new" relative to it.
+own_ns() {
+  if [ "$1" = user ] && [ -n "${BOXLAB_SANDBOX_USERNS:-}" ]; then printf '%s\n' "$BOXLAB_SANDBOX_USERNS"
+  else readlink /proc/$$/ns/"$1"; fi
+}
 
-# in_other_ns PID TYPE: true if PID's TYPE namespace is not the check's own
+# as_learner COMMAND...: run COMMAND as the learner's root instead of as the
+# check (who is not an id of the learner's namespace): for what must look as
+# if the learner did it, such as creating a file in an overlay they mounted.
+# The learner's user namespace is the check's descriptor 3.
+as_learner() {
+  if [ -e /proc/self/fd/3 ] && [ -n "${BOXLAB_SANDBOX_USERNS:-}" ]; then nsenter --user=/proc/self/fd/3 -- "$@"
+  else "$@"; fi
+}
+
+# in_other_ns PID TYPE: true if PID's TYPE namespace is not the sandbox's own
 # (same namespace = same nsfs inode; `-ef` compares them without a program).
 in_other_ns() {
-  [ -e /proc/"$1"/ns/"$2" ] && ! [ /proc/"$1"/ns/"$2" -ef /proc/$$/ns/"$2" ]
+  [ -e /proc/"$1"/ns/"$2" ] || return 1
+  if [ "$2" = user ] && [ -n "${BOXLAB_SANDBOX_USERNS:-}" ]; then
+    [ "$(readlink /proc/"$1"/ns/user 2>/dev/null)" != "$BOXLAB_SANDBOX_USERNS" ]
+  else
+    ! [ /proc/"$1"/ns/"$2" -ef /proc/$$/ns/"$2" ]
+  fi
 }
 
 # procs_in_other_ns TYPE [-]: pids (of procs_all) whose TYPE namespace is not

@@ -1,11 +1,13 @@
-// Runs check and hint scripts as root inside a learner's sandbox. A check
-// passes when it exits 0; otherwise the last line it printed is the reason
-// shown to the learner. All learners share a bound on how many scripts run at
-// once, so that checks never starve the terminals; a check asked for again
-// while the same one still waits its turn is answered by that one.
+// Runs check and hint scripts inside a learner's sandbox, as its inspector:
+// they see everything of the learner's, and the learner can neither stop nor
+// tamper with them (see ExecOptions.inspector). A check passes when it exits
+// 0; otherwise the last line it printed is the reason shown to the learner.
+// All learners share a bound on how many scripts run at once, so that checks
+// never starve the terminals, and share it fairly (slots.ts); a check asked
+// for again while the same one still waits its turn is answered by that one.
 import os from 'node:os';
 import type { ExecOptions, ExecResult } from '../sandbox/driver.js';
-import { Semaphore } from './semaphore.js';
+import { FairSlots } from './slots.js';
 
 /** What the runner needs from the sandbox engine (SandboxManager has it). */
 export interface ScriptExecutor {
@@ -68,14 +70,14 @@ export function scriptArgv(library: string, script: string): string[] {
 }
 
 export class CheckRunner {
-  private readonly slots: Semaphore;
+  private readonly slots: FairSlots;
   private readonly waiting = new Map<string, Promise<unknown>>();
   private readonly running = new Map<string, Promise<unknown>>();
   private readonly library: string;
   private readonly defaultTimeoutMs: number;
 
   constructor(private readonly options: CheckRunnerOptions) {
-    this.slots = new Semaphore(options.concurrency ?? Math.max(1, os.availableParallelism()));
+    this.slots = new FairSlots(options.concurrency ?? Math.max(1, os.availableParallelism()));
     this.library = options.library ?? '';
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
   }
@@ -87,7 +89,7 @@ export class CheckRunner {
 
   /** Runs a check script; throws only when the sandbox cannot run it (SandboxError). */
   check(sandboxId: string, script: string, options: RunOptions = {}): Promise<CheckResult> {
-    return this.schedule(options.key ? `check:${options.key}` : undefined, async (queuedMs) => {
+    return this.schedule(sandboxId, options.key ? `check:${options.key}` : undefined, async (queuedMs) => {
       const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
       const r = await this.exec(sandboxId, script, timeoutMs, options.env);
       const output = r.stdout;
@@ -105,7 +107,7 @@ export class CheckRunner {
 
   /** Runs a hint script: what it prints is what the learner reads. */
   hint(sandboxId: string, script: string, options: RunOptions = {}): Promise<HintResult> {
-    return this.schedule(options.key ? `hint:${options.key}` : undefined, async () => {
+    return this.schedule(sandboxId, options.key ? `hint:${options.key}` : undefined, async () => {
       const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
       const r = await this.exec(sandboxId, script, timeoutMs, options.env);
       let text = stripControls(r.stdout).trim();
@@ -120,11 +122,12 @@ export class CheckRunner {
       maxOutputBytes: MAX_OUTPUT_BYTES,
       ...(env ? { env } : {}),
       cwd: '/',
+      inspector: true,
     });
   }
 
   /** Waits for the previous run of `key` and for a free slot, sharing a run that is still waiting. */
-  private schedule<T>(key: string | undefined, run: (queuedMs: number) => Promise<T>): Promise<T> {
+  private schedule<T>(sandboxId: string, key: string | undefined, run: (queuedMs: number) => Promise<T>): Promise<T> {
     if (key) {
       const waiting = this.waiting.get(key);
       if (waiting) return waiting as Promise<T>;
@@ -134,7 +137,7 @@ export class CheckRunner {
     const self: { promise?: Promise<T> } = {};
     self.promise = (async () => {
       await previous?.catch(() => {});
-      const release = await this.slots.acquire();
+      const release = await this.slots.acquire(sandboxId);
       if (key) {
         this.waiting.delete(key);
         this.running.set(key, self.promise!);

@@ -2,17 +2,22 @@
 // and v2 (one unified hierarchy).
 //
 // Each sandbox gets, in every hierarchy:
-//   <instance>/<id>            the limits (memory, pids, cpu, devices); never visible inside
+//   <instance>/<id>            the sandbox's limits (memory, pids, cpu, devices), with room
+//                              above the learner's for its checks; never visible inside
 //   <instance>/<id>/sandbox    the root of the sandbox's cgroup namespace: the learner's
-//                              /sys/fs/cgroup, where they create children and set limits
-//                              of their own, all bounded by the level above
+//                              /sys/fs/cgroup, with the learner's own limits, delegated to
+//                              the learner's root (who owns the directory and the files that
+//                              move processes, never the limits), bounded in descendants
 //   .../sandbox/init           v2 only: the leaf holding the sandbox's processes, because
 //                              v2 lets only leaves hold processes once the learner's
 //                              children have controllers enabled
+//   <instance>/<id>/checks     the checks' cgroups, one per run, out of the learner's reach:
+//                              they cannot freeze, move or kill what runs there
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResourceUsage, SandboxLimits } from './driver.js';
 import { SandboxError } from './driver.js';
+import { ALLOWED_DEVICES, KERNEL_OBJECT_LIMITS } from './policy.js';
 
 export interface Hierarchy {
   /** Where the hierarchy is mounted on the host, e.g. /sys/fs/cgroup/memory. */
@@ -31,15 +36,11 @@ export interface CgroupHost {
   hierarchies: Hierarchy[];
 }
 
-/** Character devices a sandbox may open (v1 devices.allow syntax); block devices are denied.
- *  Keep in step with allowed_devices in native/boxlab-sandbox.c (the v2 filter). */
-export const DEVICE_ALLOW = [
-  'c *:* m', // mknod of any character device (device nodes in a container rootfs)
-  'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', // null zero full random urandom
-  'c 5:0 rwm', 'c 5:2 rwm', // tty ptmx
-  'c 10:200 rwm', // net/tun
-  ...[136, 137, 138, 139, 140, 141, 142, 143].map((major) => `c ${major}:* rwm`), // pty slaves
-];
+/** The policy's devices in v1 devices.allow syntax; everything else, block devices first of all, is denied. */
+export const DEVICE_ALLOW = ALLOWED_DEVICES.map(([major, minor]) => `c ${major}:${minor} rwm`);
+
+/** What the checks of a sandbox may use above the learner's own limits (a fork bomb at its limit leaves them room). */
+export const CHECKS_HEADROOM = { memoryBytes: 64 * 1024 * 1024, pids: 64 };
 
 const V2_CONTROLLERS = ['cpu', 'io', 'memory', 'pids'];
 
@@ -122,6 +123,8 @@ export interface SandboxCgroupDirs {
   nsRoot: string;
   /** Where the sandbox's processes live. */
   leaf: string;
+  /** <instance>/<id>/checks: where checks run, each in a cgroup of its own below. */
+  checks: string;
 }
 
 /** One server's cgroups: `<hierarchy>/<instance>/<sandbox id>/...` in every hierarchy. */
@@ -146,7 +149,7 @@ export class CgroupManager {
       const limits = path.join(this.instanceDir(hierarchy), id);
       const nsRoot = path.join(limits, 'sandbox');
       const leaf = this.host.version === 2 ? path.join(nsRoot, 'init') : nsRoot;
-      return { hierarchy, limits, nsRoot, leaf };
+      return { hierarchy, limits, nsRoot, leaf, checks: path.join(limits, 'checks') };
     });
   }
 
@@ -204,35 +207,36 @@ export class CgroupManager {
   async create(id: string, limits: SandboxLimits): Promise<void> {
     const period = 100_000;
     const quota = Math.max(1000, Math.round(limits.cpus * period));
+    const outer = { memory: limits.memoryBytes + CHECKS_HEADROOM.memoryBytes, pids: limits.pids + CHECKS_HEADROOM.pids };
     for (const d of this.dirs(id)) {
       const h = d.hierarchy;
       // limits before children: v1 refuses a deny-all device list once a cgroup has children
       await fs.mkdir(d.limits, { recursive: true });
-      const children = async () => {
-        await fs.mkdir(d.nsRoot);
-        if (d.leaf !== d.nsRoot) await fs.mkdir(d.leaf);
-      };
       if (h.version === 2 && this.host.version === 1) {
-        await children(); // the unified hierarchy of a hybrid host: no controllers, only confinement
+        // the unified hierarchy of a hybrid host: no controllers, only confinement
+        for (const dir of [d.nsRoot, d.leaf, d.checks]) await fs.mkdir(dir, { recursive: true });
         continue;
       }
       if (h.version === 2) {
-        await writeFile(path.join(d.limits, 'memory.max'), String(limits.memoryBytes));
+        await writeFile(path.join(d.limits, 'memory.max'), String(outer.memory));
         await tryWrite(path.join(d.limits, 'memory.swap.max'), '0');
-        await writeFile(path.join(d.limits, 'pids.max'), String(limits.pids));
+        await writeFile(path.join(d.limits, 'pids.max'), String(outer.pids));
         if (this.v2Controllers.includes('cpu')) await writeFile(path.join(d.limits, 'cpu.max'), `${quota} ${period}`);
         await writeFile(path.join(d.limits, 'cgroup.subtree_control'), this.v2Controllers.map((c) => `+${c}`).join(' '));
-        await children();
+        await fs.mkdir(d.nsRoot);
+        await writeFile(path.join(d.nsRoot, 'memory.max'), String(limits.memoryBytes));
+        await tryWrite(path.join(d.nsRoot, 'memory.swap.max'), '0');
+        await writeFile(path.join(d.nsRoot, 'pids.max'), String(limits.pids));
+        // the kernel objects a learner's cgroups cost are the host's: bounded in number and depth (init is one of them)
+        await writeFile(path.join(d.nsRoot, 'cgroup.max.descendants'), String(KERNEL_OBJECT_LIMITS.cgroups + 1));
+        await writeFile(path.join(d.nsRoot, 'cgroup.max.depth'), String(KERNEL_OBJECT_LIMITS.cgroupDepth));
+        await fs.mkdir(d.leaf);
+        await fs.mkdir(d.checks);
         continue;
       }
       if (h.controllers.includes('cpuset')) await copyCpuset(this.instanceDir(h), d.limits);
-      if (h.controllers.includes('memory')) {
-        await writeFile(path.join(d.limits, 'memory.limit_in_bytes'), String(limits.memoryBytes));
-        // no swap: a memory hog meets the OOM killer instead of the host's disk
-        await tryWrite(path.join(d.limits, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
-        await tryWrite(path.join(d.limits, 'memory.swappiness'), '0');
-      }
-      if (h.controllers.includes('pids')) await writeFile(path.join(d.limits, 'pids.max'), String(limits.pids));
+      if (h.controllers.includes('memory')) await setMemoryV1(d.limits, outer.memory);
+      if (h.controllers.includes('pids')) await writeFile(path.join(d.limits, 'pids.max'), String(outer.pids));
       if (h.controllers.includes('cpu')) {
         await writeFile(path.join(d.limits, 'cpu.cfs_period_us'), String(period));
         await writeFile(path.join(d.limits, 'cpu.cfs_quota_us'), String(quota));
@@ -241,11 +245,16 @@ export class CgroupManager {
         await writeFile(path.join(d.limits, 'devices.deny'), 'a');
         for (const rule of DEVICE_ALLOW) await writeFile(path.join(d.limits, 'devices.allow'), rule);
       }
-      await children();
+      await fs.mkdir(d.nsRoot);
+      await fs.mkdir(d.checks);
+      if (h.controllers.includes('memory')) await setMemoryV1(d.nsRoot, limits.memoryBytes);
+      if (h.controllers.includes('pids')) await writeFile(path.join(d.nsRoot, 'pids.max'), String(limits.pids));
       if (h.controllers.includes('cpuset')) {
-        await copyCpuset(d.limits, d.nsRoot);
-        // so that the learner's own cpuset cgroups work without setting cpus and mems
-        await tryWrite(path.join(d.nsRoot, 'cgroup.clone_children'), '1');
+        for (const dir of [d.nsRoot, d.checks]) {
+          await copyCpuset(d.limits, dir);
+          // so that cgroups below (the learner's, the checks') work without setting cpus and mems
+          await tryWrite(path.join(dir, 'cgroup.clone_children'), '1');
+        }
       }
     }
   }
@@ -280,12 +289,13 @@ export class CgroupManager {
     return out;
   }
 
-  /** Kills every process of the sandbox, however many it forks meanwhile. */
+  /** Kills every process of the sandbox, however many it forks meanwhile, frozen or not. */
   async kill(id: string): Promise<void> {
     const dirs = this.dirs(id);
     const v2 = dirs.find((d) => d.hierarchy.version === 2 && this.host.version === 2);
     if (v2 && (await tryWrite(path.join(v2.limits, 'cgroup.kill'), '1'))) {
-      await this.waitEmpty(id, 2000);
+      // v2 delivers SIGKILL to frozen processes too
+      await this.waitEmpty(id, 5000);
       return;
     }
     const freezer = dirs.find((d) => d.hierarchy.controllers.includes('freezer'));
@@ -301,7 +311,8 @@ export class CgroupManager {
           // already gone
         }
       }
-      if (freezer) await tryWrite(path.join(freezer.limits, 'freezer.state'), 'THAWED');
+      // a v1 process frozen (by the learner, in a cgroup of theirs) dies only once thawed: thaw them all
+      if (freezer) for (const dir of await tree(freezer.limits)) await tryWrite(path.join(dir, 'freezer.state'), 'THAWED');
       await sleep(round < 10 ? 5 : 20);
     }
     throw new SandboxError(`could not kill the processes of sandbox ${id}`);
@@ -351,9 +362,10 @@ export class CgroupManager {
     }
   }
 
+  /** The learner's usage against the learner's limits (the sandbox's cgroup namespace root). */
   async usage(id: string): Promise<ResourceUsage> {
     const dirs = this.dirs(id);
-    const find = (controller: string) => dirs.find((d) => this.host.version === 2 || d.hierarchy.controllers.includes(controller))?.limits ?? '';
+    const find = (controller: string) => dirs.find((d) => this.host.version === 2 || d.hierarchy.controllers.includes(controller))?.nsRoot ?? '';
     const mem = find('memory');
     const pids = find('pids');
     if (this.host.version === 2) {
@@ -375,6 +387,21 @@ export class CgroupManager {
       cpuSeconds: (await readNumber(path.join(find('cpuacct'), 'cpuacct.usage'))) / 1e9,
     };
   }
+}
+
+async function setMemoryV1(dir: string, bytes: number): Promise<void> {
+  await writeFile(path.join(dir, 'memory.limit_in_bytes'), String(bytes));
+  // no swap: a memory hog meets the OOM killer instead of the host's disk
+  await tryWrite(path.join(dir, 'memory.memsw.limit_in_bytes'), String(bytes));
+  await tryWrite(path.join(dir, 'memory.swappiness'), '0');
+}
+
+/** A directory and every directory below it, deepest first. */
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const sub of await subdirs(dir)) out.push(...(await tree(sub)));
+  out.push(dir);
+  return out;
 }
 
 async function copyCpuset(from: string, to: string): Promise<void> {

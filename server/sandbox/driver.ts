@@ -33,10 +33,18 @@ export interface ExecOptions {
   cwd?: string;
   /** Output beyond this is dropped (and `truncated` set). Default 1 MiB. */
   maxOutputBytes?: number;
+  /**
+   * Runs the command as the sandbox's inspector, not as the learner's root: it
+   * sees and may enter everything of the learner's (namespaces, files,
+   * processes), but runs where the learner cannot reach it: no learner process
+   * can signal, trace, freeze or move it, and it ends with everything it
+   * started. For checks and hints.
+   */
+  inspector?: boolean;
 }
 
 export interface ExecResult {
-  /** Exit status; 128+N when killed by signal N, as a shell reports it. */
+  /** Exit status; 128+N when killed by signal N, as a shell reports it (137 after a timeout). */
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -87,7 +95,11 @@ export interface SandboxDriver {
   /** Checks the host can run sandboxes, then removes what a crashed predecessor left behind. */
   init(): Promise<void>;
   create(options?: CreateOptions): Promise<SandboxInfo>;
-  /** Runs a command to completion inside the sandbox, as root. */
+  /**
+   * Runs a command to completion inside the sandbox, as the learner's root (or
+   * the inspector). A timeout answers at once, whatever the command's processes
+   * do; they are ended meanwhile.
+   */
   exec(id: string, argv: string[], options?: ExecOptions): Promise<ExecResult>;
   spawnPty(id: string, argv: string[], options: PtyOptions): SandboxPty;
   /** Back to a clean state: fresh filesystem, every process killed; same id and hostname. */

@@ -2,6 +2,7 @@
 import { expect, it } from 'vitest';
 import { CgroupManager, detectCgroups } from '../../server/sandbox/cgroups.js';
 import { buildSpec, field } from '../../server/sandbox/namespaces/spec.js';
+import { IDS, KERNEL_OBJECT_LIMITS } from '../../server/sandbox/policy.js';
 import { DEFAULT_LIMITS } from '../helpers/drivers.js';
 
 const V1_MOUNTINFO = `
@@ -21,7 +22,7 @@ const V2_MOUNTINFO = `
 
 function spec(mountinfo: string): string[] {
   const cgroups = new CgroupManager('boxlab', detectCgroups(mountinfo));
-  return buildSpec({ id: 'sbx-1', hostname: 'box-1', rootfs: '/data/rootfs/x', stage: '/data/run/stage', limits: DEFAULT_LIMITS, cgroups, procMasks: ['kcore'] }).trim().split('\n');
+  return buildSpec({ id: 'sbx-1', hostname: 'box-1', rootfs: '/data/rootfs/x', stage: '/data/run/stage', leases: '/run/boxlab/ids', limits: DEFAULT_LIMITS, cgroups }).trim().split('\n');
 }
 
 it('reads v1, hybrid and v2 hosts, with co-mounted and named hierarchies', () => {
@@ -33,18 +34,32 @@ it('reads v1, hybrid and v2 hosts, with co-mounted and named hierarchies', () =>
   expect(() => detectCgroups('25 1 254:0 / / rw - ext4 /dev/vda rw\n')).toThrow(/no cgroup hierarchy/);
 });
 
-it('joins the cgroups before unsharing, so the cgroup namespace is rooted at the sandbox', () => {
+it('makes the user namespaces from a leased block of host ids, inside the learner\'s delegated cgroups', () => {
   for (const lines of [spec(V1_MOUNTINFO), spec(V2_MOUNTINFO)]) {
-    const unshare = lines.findIndex((l) => l.startsWith('unshare'));
-    const joins = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('join'));
-    expect(joins[0]![1]).toBeLessThan(unshare);
-    expect(joins[0]![0]).toMatch(/\/boxlab\/sbx-1\/sandbox\/cgroup\.procs$/);
+    expect(lines[0]).toBe(`lease /run/boxlab/ids ${IDS.first} ${IDS.blocks} ${IDS.size}`);
+    const namespaces = lines.findIndex((l) => l.startsWith('namespaces '));
+    // the holders join the cgroup namespace's root, with the per-namespace limits set in the outer user namespace
+    expect(lines[namespaces]).toMatch(/^namespaces max_user_namespaces=17,.*max_net_namespaces=33.* \/sys\/fs\/cgroup\/\S*boxlab\/sbx-1\/sandbox\/cgroup\.procs/);
+    expect(lines.findIndex((l) => l.startsWith('chown /sys/fs/cgroup'))).toBeLessThan(namespaces);
+    expect(namespaces).toBeLessThan(lines.indexOf('unshare-mnt-pid'));
   }
-  // v2: processes move to a leaf so the learner may enable controllers at their root
   const v2 = spec(V2_MOUNTINFO);
+  // delegated: the directories and the files that move processes, never the limits
+  expect(v2.filter((l) => l.startsWith('chown /sys/fs/cgroup'))).toEqual([
+    'chown /sys/fs/cgroup/boxlab/sbx-1/sandbox 0 0',
+    'chown /sys/fs/cgroup/boxlab/sbx-1/sandbox/cgroup.procs 0 0',
+    'chown /sys/fs/cgroup/boxlab/sbx-1/sandbox/cgroup.threads 0 0',
+    'chown /sys/fs/cgroup/boxlab/sbx-1/sandbox/cgroup.subtree_control 0 0',
+    'chown /sys/fs/cgroup/boxlab/sbx-1/sandbox/init 0 0',
+    'chown /sys/fs/cgroup/boxlab/sbx-1/sandbox/init/cgroup.procs 0 0',
+  ]);
   expect(v2).toContain('join /sys/fs/cgroup/boxlab/sbx-1/sandbox/init/cgroup.procs');
   expect(v2.some((l) => l.startsWith('devfilter /sys/fs/cgroup/boxlab/sbx-1'))).toBe(true);
-  expect(spec(V1_MOUNTINFO).some((l) => l.startsWith('devfilter'))).toBe(false);
+  expect(v2.some((l) => l.startsWith('guard'))).toBe(false);
+  const v1 = spec(V1_MOUNTINFO);
+  expect(v1.some((l) => l.startsWith('devfilter'))).toBe(false);
+  // v1 has no cgroup.max.descendants: the shim guards every v1 hierarchy's tree
+  expect(v1.find((l) => l.startsWith('guard'))).toBe(`guard ${KERNEL_OBJECT_LIMITS.cgroups} ${KERNEL_OBJECT_LIMITS.cgroupDepth} /sys/fs/cgroup/cpu,cpuacct/boxlab/sbx-1/sandbox /sys/fs/cgroup/memory/boxlab/sbx-1/sandbox /sys/fs/cgroup/devices/boxlab/sbx-1/sandbox /sys/fs/cgroup/pids/boxlab/sbx-1/sandbox /sys/fs/cgroup/systemd/boxlab/sbx-1/sandbox`);
 });
 
 it('makes /dev from scratch and never mounts the host\'s', () => {
@@ -53,16 +68,31 @@ it('makes /dev from scratch and never mounts the host\'s', () => {
   const nodes = lines.filter((l) => l.startsWith('mknod')).map((l) => l.split(' ')[1]!.replace('/data/run/stage/root', ''));
   expect(nodes).toEqual(['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty', '/dev/net/tun']);
   expect(lines.some((l) => l.startsWith('mknod') && / b /.test(l))).toBe(false);
-  expect(lines).toContain('mount devpts /data/run/stage/root/dev/pts devpts nosuid,noexec newinstance,ptmxmode=0666,mode=0620,gid=5');
+  // the sandbox's root owns its /dev; its terminals belong to its own tty group
+  expect(lines).toContain('mount tmpfs /data/run/stage/root/dev tmpfs nosuid,strictatime size=64k,mode=755,uid=@root,gid=@root');
+  expect(lines).toContain('mount devpts /data/run/stage/root/dev/pts devpts nosuid,noexec newinstance,ptmxmode=0666,mode=0620,gid=@root+5');
 });
 
-it('puts the writable layer and /tmp on size-limited tmpfs, then pivots into the overlay', () => {
+it('lays the writable layer over an idmapped view of the shared rootfs, naming no host path, then pivots and locks', () => {
   const lines = spec(V1_MOUNTINFO);
   expect(lines).toContain(`mount tmpfs /data/run/stage tmpfs nosuid,nodev size=${DEFAULT_LIMITS.diskBytes},mode=755`);
-  expect(lines).toContain('mount overlay /data/run/stage/root overlay - lowerdir=/data/rootfs/x,upperdir=/data/run/stage/upper,workdir=/data/run/stage/work');
-  expect(lines).toContain(`mount tmpfs /data/run/stage/root/tmp tmpfs nosuid,nodev size=${DEFAULT_LIMITS.tmpBytes},mode=1777`);
+  expect(lines).toContain('mount-idmapped /data/rootfs/x /data/run/stage/lower');
+  expect(lines).toContain('chown /data/run/stage/upper 0 0');
+  const overlay = lines.indexOf('mount overlay /data/run/stage/root overlay nodev lowerdir=lower,upperdir=upper,workdir=work');
+  expect(lines[overlay - 1]).toBe('chdir /data/run/stage');
+  expect(lines).toContain(`mount tmpfs /data/run/stage/root/tmp tmpfs nosuid,nodev size=${DEFAULT_LIMITS.tmpBytes},mode=1777,uid=@root,gid=@root`);
   expect(lines.indexOf('mount - / - rec,private -')).toBeLessThan(lines.findIndex((l) => l.startsWith('mount tmpfs')));
-  expect(lines.at(-1)).toBe('pivot /data/run/stage/root');
+  // PID 1: a mount namespace of its own, /proc, the pivot, then the learner's root and a locked copy
+  const init = lines.indexOf('fork-init');
+  expect(lines.slice(init + 1).filter((l) => !l.startsWith('join') && !l.startsWith('write') && !l.startsWith('echo'))).toEqual([
+    'unshare-mnt',
+    'mount proc /data/run/stage/root/proc proc nosuid,nodev,noexec -',
+    'pivot /data/run/stage/root',
+    'become-root',
+    'lock',
+    'hostname box-1',
+    'loopback',
+  ]);
 });
 
 it('mounts each v1 hierarchy inside with the host\'s options, and cgroup2 on v2', () => {
@@ -73,10 +103,9 @@ it('mounts each v1 hierarchy inside with the host\'s options, and cgroup2 on v2'
   expect(spec(V2_MOUNTINFO)).toContain('mount cgroup2 /data/run/stage/root/sys/fs/cgroup cgroup2 nosuid,nodev,noexec -');
 });
 
-it('hides host kernel files in /proc and keeps kernel settings read-only', () => {
-  const lines = spec(V1_MOUNTINFO);
-  expect(lines).toContain('mount /data/run/stage/root/dev/null /data/run/stage/root/proc/kcore - bind -');
-  expect(lines).toContain('mount /data/run/stage/root/proc/sys /data/run/stage/root/proc/sys - bind,ro,nosuid,nodev,noexec -');
+it('masks nothing in /proc: the user namespace keeps the host\'s files from the learner, and a fresh proc mount stays possible', () => {
+  // a file mounted over in /proc would make every new proc mount "too revealing" for the kernel
+  expect(spec(V1_MOUNTINFO).filter((l) => l.startsWith('mount') && l.includes('/root/proc/'))).toEqual([]);
 });
 
 it('encodes fields so spaces and newlines survive', () => {

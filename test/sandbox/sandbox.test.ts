@@ -81,18 +81,19 @@ describe.each(DRIVERS)('%s driver', (driverName) => {
     expect(r.stdout).not.toMatch(/FAILED/);
   });
 
-  it('lets the learner mount tmpfs, overlay and proc', async () => {
+  it('lets the learner mount tmpfs, overlay (opaque directories too) and the proc of a PID namespace of theirs', async () => {
     const box = await create();
     const r = await sh(box.id, `
       set -e
       mkdir -p /mnt/scratch && mount -t tmpfs -o size=1m scratch /mnt/scratch && findmnt -no FSTYPE /mnt/scratch
-      cd /tmp && mkdir lower upper work merged && echo low > lower/f
-      mount -t overlay overlay -o lowerdir=lower,upperdir=upper,workdir=work merged
-      echo new > merged/g && rm merged/f
+      cd /tmp && mkdir -p lower/d upper work merged && echo low > lower/f && echo low > lower/d/f
+      mount -t overlay overlay -o userxattr,lowerdir=lower,upperdir=upper,workdir=work merged
+      echo new > merged/g && rm merged/f && rm -r merged/d && mkdir merged/d
       findmnt -no FSTYPE merged; ls upper; test ! -e lower/g && echo lower-untouched
-      mkdir /mnt/proc && mount -t proc proc /mnt/proc && readlink /mnt/proc/1/exe >/dev/null && echo proc-ok`);
+      getfattr --only-values -n user.overlay.opaque upper/d; echo
+      unshare --pid --fork --mount sh -c 'mkdir -p /mnt/proc && mount -t proc proc /mnt/proc && readlink /mnt/proc/1/exe >/dev/null && echo proc-ok'`);
     expect(r.stderr).toBe('');
-    expect(r.stdout.split('\n')).toEqual(['tmpfs', 'overlay', 'f', 'g', 'lower-untouched', 'proc-ok', '']);
+    expect(r.stdout.split('\n')).toEqual(['tmpfs', 'overlay', 'd', 'f', 'g', 'lower-untouched', 'y', 'proc-ok', '']);
   });
 
   it('lets the learner limit memory in a cgroup of their own, and OOM-kills there', async () => {

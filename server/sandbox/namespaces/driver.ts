@@ -22,7 +22,7 @@ import {
 } from '../driver.js';
 import { checkHost, HELPER_PATH } from './preflight.js';
 import { endTerminal } from './processes.js';
-import { buildSpec, PROC_MASKS } from './spec.js';
+import { buildSpec, LEASES_DIR } from './spec.js';
 
 export interface NamespacesDriverOptions {
   dataDir: string;
@@ -33,12 +33,16 @@ export interface NamespacesDriverOptions {
   rootfs: string;
   /** Told when a sandbox ends by itself (not through destroy or reset). */
   onGone?: (id: string) => void;
+  /** Where blocks of host ids are leased, for every boxlab on this host (default /run/boxlab/ids). */
+  leasesDir?: string;
 }
 
 interface Running {
   info: SandboxInfo;
   shim: ChildProcess;
   initPid: number;
+  /** The first host id of the sandbox's block: its root's uid and gid on the host. */
+  hostRoot: number;
   exited: Promise<void>;
   /** Set while destroy or reset ends it on purpose. */
   ending: boolean;
@@ -52,7 +56,6 @@ export class NamespacesDriver implements SandboxDriver {
   private readonly stage: string;
   private cgroups!: CgroupManager;
   private cgroupLinks: Record<string, string> = {};
-  private procMasks: string[] = [];
   /** Sandboxes of a crashed predecessor that init() removed. */
   swept: string[] = [];
 
@@ -71,7 +74,6 @@ export class NamespacesDriver implements SandboxDriver {
     this.cgroups = new CgroupManager(this.options.instance);
     await this.cgroups.prepare();
     if (this.cgroups.version === 1) this.cgroupLinks = readCgroupLinks(this.cgroups.host.root);
-    this.procMasks = PROC_MASKS.filter((name) => existsSync(`/proc/${name}`));
     await fs.mkdir(this.stage, { recursive: true });
     this.swept = await this.sweep();
   }
@@ -103,15 +105,17 @@ export class NamespacesDriver implements SandboxDriver {
       hostname: info.hostname,
       rootfs: this.options.rootfs,
       stage: this.stage,
+      leases: this.options.leasesDir ?? LEASES_DIR,
       limits: this.options.limits,
       cgroups: this.cgroups,
       cgroupLinks: this.cgroupLinks,
-      procMasks: this.procMasks,
     });
-    const shim = spawn(HELPER_PATH, ['create'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // nothing of the server's environment goes near a sandbox
+    const shim = spawn(HELPER_PATH, ['create'], { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
     let initPid: number;
+    let hostRoot: number;
     try {
-      initPid = await waitReady(shim, spec);
+      [initPid, hostRoot] = await waitReady(shim, spec);
     } catch (err) {
       shim.kill('SIGKILL');
       await this.cgroups.kill(id).catch(() => {});
@@ -119,7 +123,7 @@ export class NamespacesDriver implements SandboxDriver {
       throw err;
     }
     const exited = new Promise<void>((resolve) => shim.once('exit', () => resolve()));
-    const running: Running = { info, shim, initPid, exited, ending: false };
+    const running: Running = { info, shim, initPid, hostRoot, exited, ending: false };
     this.sandboxes.set(id, running);
     // the init should be the last process the OOM killer picks (needs CAP_SYS_RESOURCE; best effort)
     await fs.writeFile(`/proc/${initPid}/oom_score_adj`, '-1000').catch(() => {});
@@ -138,11 +142,21 @@ export class NamespacesDriver implements SandboxDriver {
     return running;
   }
 
-  private execArgs(running: Running, argv: string[], cwd: string, mode: '--session' | '--pty'): string[] {
+  private execArgs(running: Running, argv: string[], cwd: string, mode: '--session' | '--pty', inspector = false): string[] {
     const id = running.info.id;
     const args = ['exec', '--pid', String(running.initPid), '--expect', this.cgroups.marker(id), '--cwd', cwd];
-    for (const file of this.cgroups.procsFiles(id, 'leaf')) args.push('--cgroup', file);
+    if (inspector) {
+      args.push('--inspector');
+      for (const d of this.cgroups.dirs(id)) args.push('--scope', d.checks);
+    } else {
+      for (const file of this.cgroups.procsFiles(id, 'leaf')) args.push('--cgroup', file);
+    }
     return [...args, mode, '--', ...argv];
+  }
+
+  /** The sandbox root's uid (and gid) on the host. */
+  hostRootOf(id: string): number {
+    return this.get(id).hostRoot;
   }
 
   async exec(id: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -151,7 +165,7 @@ export class NamespacesDriver implements SandboxDriver {
     const timeoutMs = options.timeoutMs ?? 10_000;
     const max = options.maxOutputBytes ?? 1024 * 1024;
     const started = performance.now();
-    const child = spawn(HELPER_PATH, this.execArgs(running, argv, options.cwd ?? '/root', '--session'), {
+    const child = spawn(HELPER_PATH, this.execArgs(running, argv, options.cwd ?? '/root', '--session', options.inspector), {
       env: { ...SANDBOX_ENV, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -174,19 +188,18 @@ export class NamespacesDriver implements SandboxDriver {
     child.stdin!.on('error', () => {}); // the command may not read its input
     child.stdin!.end(options.input ?? '');
     let timedOut = false;
-    let hardKill: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM'); // the helper kills the command's whole process group
-      hardKill = setTimeout(() => child.kill('SIGKILL'), 2000);
-    }, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
     const exitCode = await new Promise<number>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
-    }).finally(() => {
-      clearTimeout(timer);
-      clearTimeout(hardKill);
-    });
+      // the answer is due now, whatever the command's processes do; the helper ends them all meanwhile
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGTERM');
+        setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 2000).unref();
+        resolve(137);
+      }, timeoutMs);
+    }).finally(() => clearTimeout(timer));
     const stderr = Buffer.concat(err).toString('utf8');
     if (exitCode === 125 && stderr.startsWith('boxlab-sandbox:')) {
       const gone = !this.sandboxes.has(id) || running.ending;
@@ -243,15 +256,16 @@ export class NamespacesDriver implements SandboxDriver {
     if (running) await this.stop(running);
   }
 
-  /** Kills the init (the kernel then empties the PID namespace) and removes the cgroups. */
+  /** Kills every process of the sandbox (frozen or not), then the init and its shim, and removes the cgroups. */
   private async stop(running: Running): Promise<void> {
     const { id } = running.info;
     running.ending = true;
+    // first: a PID namespace whose init dies waits for all its processes, and a frozen one never goes
+    await this.cgroups.kill(id);
     running.shim.kill('SIGTERM');
     const timeout = setTimeout(() => running.shim.kill('SIGKILL'), 2000);
     await running.exited;
     clearTimeout(timeout);
-    // exec helpers sit outside the PID namespace, in the sandbox's cgroups: end them too
     await this.cgroups.kill(id);
     await this.cgroups.remove(id);
     if (this.sandboxes.get(id) === running) this.sandboxes.delete(id);
@@ -272,18 +286,18 @@ export class NamespacesDriver implements SandboxDriver {
   }
 }
 
-/** Sends the spec and waits for the shim's "ready <pid>" (or its error). */
-function waitReady(shim: ChildProcess, spec: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+/** Sends the spec and waits for the shim's "ready <init pid> <host root id>" (or its error). */
+function waitReady(shim: ChildProcess, spec: string): Promise<[number, number]> {
+  return new Promise<[number, number]>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => reject(new SandboxError('the sandbox did not start within 10 s')), STARTUP_TIMEOUT_MS);
     shim.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      const m = /^ready (\d+)\n/.exec(stdout);
+      const m = /^ready (\d+) (\d+)\n/.exec(stdout);
       if (m) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        resolve([Number(m[1]), Number(m[2])]);
       }
     });
     shim.stderr!.on('data', (chunk: Buffer) => {
