@@ -77,7 +77,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/labs ./labs
 # the package list and setup script name the rootfs; the docker driver's scripts run in sandboxes
 COPY --from=build /app/server/sandbox/rootfs ./server/sandbox/rootfs
-COPY --from=build /app/server/sandbox/docker/init.sh /app/server/sandbox/docker/enter.sh /app/server/sandbox/docker/end-session.sh ./server/sandbox/docker/
+COPY --from=build /app/server/sandbox/docker/end-session.sh ./server/sandbox/docker/
 # copied into the data dir on first start: sandboxes overlay it, and an overlay's
 # lower layer on the image's own (overlay) root would leave learners no overlay of their own
 COPY --from=rootfs /rootfs /usr/lib/boxlab/rootfs

@@ -13,11 +13,12 @@
 //                              children have controllers enabled
 //   <instance>/<id>/checks     the checks' cgroups, one per run, out of the learner's reach:
 //                              they cannot freeze, move or kill what runs there
-import { promises as fs, readFileSync } from 'node:fs';
+import { lstatSync, promises as fs, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { ResourceUsage, SandboxLimits } from './driver.js';
 import { SandboxError } from './driver.js';
 import { ALLOWED_DEVICES, KERNEL_OBJECT_LIMITS } from './policy.js';
+import type { SpecCgroups } from './spec.js';
 
 export interface Hierarchy {
   /** Where the hierarchy is mounted on the host, e.g. /sys/fs/cgroup/memory. */
@@ -259,6 +260,17 @@ export class CgroupManager {
     }
   }
 
+  /** The sandbox's cgroups as its spec names them (spec.ts). */
+  layout(id: string, links: Record<string, string>): SpecCgroups {
+    return {
+      version: this.version,
+      trees: this.dirs(id).map((dirs) => ({ name: path.relative(this.host.root, dirs.hierarchy.mountPoint), hierarchy: dirs.hierarchy, dirs })),
+      links,
+      subtreeControl: this.nsSubtreeControl(),
+      ...(this.deviceFilterDir(id) ? { deviceFilterDir: this.deviceFilterDir(id)! } : {}),
+    };
+  }
+
   /** The cgroup.procs files a process joins to belong to the sandbox. */
   procsFiles(id: string, which: 'nsRoot' | 'leaf' = 'leaf'): string[] {
     return this.dirs(id).map((d) => path.join(d[which], 'cgroup.procs'));
@@ -410,4 +422,14 @@ async function copyCpuset(from: string, to: string): Promise<void> {
     if (current) continue;
     await writeFile(path.join(to, file), await readText(path.join(from, file)));
   }
+}
+
+/** Entries of a v1 host's /sys/fs/cgroup that are symlinks (cpu -> cpu,cpuacct), for a sandbox to mirror. */
+export function readCgroupLinks(root: string): Record<string, string> {
+  const links: Record<string, string> = {};
+  for (const name of readdirSync(root)) {
+    const full = path.join(root, name);
+    if (lstatSync(full).isSymbolicLink()) links[name] = readlinkSync(full);
+  }
+  return links;
 }

@@ -1,6 +1,8 @@
-// What a namespaces sandbox is, as the list of operations the native helper
-// (native/spec.c) carries out: its shim runs those before "fork-init" as host
-// root, the sandbox's PID 1 the rest.
+// What a sandbox is, for both drivers, as the list of operations the native
+// helper (native/spec.c) carries out: its shim runs those before "fork-init"
+// as host root (in a docker-driver sandbox, the container's root: the same
+// root, as the engine runs no user namespace of its own), the sandbox's PID 1
+// the rest.
 //
 // The order is the security design. The shim leases a block of host ids and
 // makes the sandbox's user namespaces (the learner's root is the block's first
@@ -13,23 +15,40 @@
 // was given, and everything of the host's (its settings in /proc/sys and
 // /sys, its devices) belongs to ids the learner does not have.
 import path from 'node:path';
-import type { CgroupManager } from '../cgroups.js';
-import type { SandboxLimits } from '../driver.js';
-import { DEVICE_NODES, IDS, KERNEL_OBJECT_LIMITS, userNamespaceLimits } from '../policy.js';
+import type { Hierarchy, SandboxCgroupDirs } from './cgroups.js';
+import type { SandboxLimits } from './driver.js';
+import { DEVICE_NODES, IDS, KERNEL_OBJECT_LIMITS, userNamespaceLimits } from './policy.js';
+
+/** A sandbox's cgroups, in every hierarchy, as the helper reaches them. */
+export interface SpecCgroups {
+  /** 2 when the host has the unified hierarchy only. */
+  version: 1 | 2;
+  trees: Array<{
+    /** Its name under /sys/fs/cgroup ("memory", "cpu,cpuacct", "" for a v2 host). */
+    name: string;
+    hierarchy: Hierarchy;
+    dirs: SandboxCgroupDirs;
+  }>;
+  /** Entries of /sys/fs/cgroup that are symlinks, with their targets (v1: cpu -> cpu,cpuacct). */
+  links: Record<string, string>;
+  /** v2: what the learner's root enables for their own cgroups ("+cpu +memory ..."). */
+  subtreeControl: string;
+  /** v2 without a devices controller: where the device filter goes. */
+  deviceFilterDir?: string;
+}
 
 export interface SpecInput {
-  id: string;
   hostname: string;
   /** The shared, read-only lower layer. */
   rootfs: string;
-  /** An empty host directory used as a mount point inside the new mount namespace. */
+  /** An empty directory used as a mount point inside the new mount namespace. */
   stage: string;
   /** Where the host-wide leases of id blocks are (shared by every boxlab on the host). */
   leases: string;
   limits: SandboxLimits;
-  cgroups: CgroupManager;
-  /** Names of entries in the host's /sys/fs/cgroup that are symlinks, with their targets (v1: cpu -> cpu,cpuacct). */
-  cgroupLinks?: Record<string, string>;
+  cgroups: SpecCgroups;
+  /** Operations first of all (the docker driver's: the container's own cgroups, mounted where the helper reaches them). */
+  preamble?: string[];
 }
 
 /** Where the helper's leases of id blocks live unless told otherwise. */
@@ -103,23 +122,31 @@ export function buildSpec(input: SpecInput): string {
   const { cgroups, limits } = input;
   const root = path.join(input.stage, 'root');
   const at = (p: string) => path.join(root, p);
-  const dirs = cgroups.dirs(input.id);
-  const lines: string[] = [];
+  const dirs = cgroups.trees.map((t) => t.dirs);
+  const lines: string[] = [...(input.preamble ?? [])];
 
   lines.push(op('lease', input.leases, IDS.first, IDS.blocks, IDS.size));
   for (const d of dirs) {
     if (d.hierarchy.version === 2 && cgroups.version === 1) continue; // the unified hierarchy of a hybrid host carries no controller
     lines.push(...delegationOps(d.nsRoot, d.leaf, d.hierarchy.version));
   }
-  const filterDir = cgroups.deviceFilterDir(input.id);
-  if (filterDir) lines.push(op('devfilter', filterDir));
-  // the sandbox's user, network, UTS, IPC and cgroup namespaces; the cgroup namespace's root is the learner's tree
-  lines.push(op('namespaces', limitsField(), ...cgroups.procsFiles(input.id, 'nsRoot')));
-  lines.push(op('unshare-mnt-pid'));
-
-  // the root filesystem: the shared rootfs, idmapped, under a writable layer on a size-limited tmpfs
+  if (cgroups.deviceFilterDir) lines.push(op('devfilter', cgroups.deviceFilterDir));
+  // what the shim ends, frozen or not, when the sandbox is stopped
+  lines.push(op('teardown', ...dirs.flatMap((d) => [d.nsRoot, d.checks])));
+  // a mount namespace of the shim's own, and the stage, where its work shows nowhere else
+  lines.push(op('unshare-mnt'));
   lines.push(mount('', '/', '', 'rec,private'));
   lines.push(mount('tmpfs', input.stage, 'tmpfs', 'nosuid,nodev', `size=${limits.diskBytes},mode=755`));
+  // a proc whose /sys/user is writable, for the outer user namespace's limits (a container's /proc/sys is read-only)
+  lines.push(op('mkdir', path.join(input.stage, 'proc'), '755'));
+  lines.push(mount('proc', path.join(input.stage, 'proc'), 'proc', 'nosuid,nodev,noexec'));
+  lines.push(op('sysctl-proc', path.join(input.stage, 'proc')));
+  // the sandbox's user, network, UTS, IPC and cgroup namespaces; the cgroup namespace's root is the learner's tree
+  lines.push(op('namespaces', limitsField(), ...dirs.map((d) => path.join(d.nsRoot, 'cgroup.procs'))));
+  // a PID namespace for the init to come (the holders above must not be its first process)
+  lines.push(op('unshare-pid'));
+
+  // the root filesystem: the shared rootfs, idmapped, under a writable layer on the size-limited stage
   lines.push(...ownDir(path.join(input.stage, 'upper')));
   for (const dir of ['work', 'root', 'lower']) lines.push(op('mkdir', path.join(input.stage, dir), '755'));
   lines.push(op('mount-idmapped', input.rootfs, path.join(input.stage, 'lower')));
@@ -137,13 +164,12 @@ export function buildSpec(input: SpecInput): string {
     lines.push(mount('cgroup2', cg, 'cgroup2', 'nosuid,nodev,noexec'));
   } else {
     lines.push(mount('tmpfs', cg, 'tmpfs', 'nosuid,nodev,noexec', 'size=64k,mode=755'));
-    for (const h of cgroups.host.hierarchies) {
-      const name = path.relative(cgroups.host.root, h.mountPoint);
+    for (const { name, hierarchy: h } of cgroups.trees) {
       lines.push(op('mkdir', path.join(cg, name), '755'));
       if (h.version === 2) lines.push(mount('cgroup2', path.join(cg, name), 'cgroup2', 'nosuid,nodev,noexec'));
       else lines.push(mount('cgroup', path.join(cg, name), 'cgroup', 'nosuid,nodev,noexec', h.mountOptions));
     }
-    for (const [name, target] of Object.entries(input.cgroupLinks ?? {})) lines.push(op('symlink', target, path.join(cg, name)));
+    for (const [name, target] of Object.entries(cgroups.links)) lines.push(op('symlink', target, path.join(cg, name)));
     // v1 has no cgroup.max.descendants: the shim keeps the learner's cgroups within bounds
     lines.push(op('guard', KERNEL_OBJECT_LIMITS.cgroups, KERNEL_OBJECT_LIMITS.cgroupDepth, ...dirs.filter((d) => d.hierarchy.version === 1).map((d) => d.nsRoot)));
   }
@@ -156,9 +182,9 @@ export function buildSpec(input: SpecInput): string {
   // PID 1: in the learner's cgroup, its own /proc, the pivot (in a mount namespace of its own: the shim
   // keeps the host's), then the learner's root
   lines.push(op('unshare-mnt'));
-  for (const file of cgroups.procsFiles(input.id, 'leaf')) lines.push(op('join', file));
+  for (const d of dirs) lines.push(op('join', path.join(d.leaf, 'cgroup.procs')));
   if (cgroups.version === 2) {
-    for (const d of dirs) lines.push(op('echo', path.join(d.nsRoot, 'cgroup.subtree_control'), cgroups.nsSubtreeControl()));
+    for (const d of dirs) lines.push(op('echo', path.join(d.nsRoot, 'cgroup.subtree_control'), cgroups.subtreeControl));
   }
   lines.push(mount('proc', at('proc'), 'proc', 'nosuid,nodev,noexec'));
   lines.push(op('pivot', root));

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerDriver } from '../../server/sandbox/docker/driver.js';
+import { CHECKS_HEADROOM } from '../../server/sandbox/cgroups.js';
 import { GRANTED_CAPS, LABEL } from '../../server/sandbox/docker/spec.js';
 import { SandboxError } from '../../server/sandbox/driver.js';
 import { DEFAULT_LIMITS, DOCKER_TEST_IMAGE, makeDockerDriver, type TestDriver } from '../helpers/drivers.js';
@@ -31,9 +32,10 @@ describe.skipIf(!DOCKER_TEST_IMAGE)('docker driver', () => {
     expect(c.HostConfig).toMatchObject({
       NetworkMode: 'none',
       Privileged: false,
-      Memory: DEFAULT_LIMITS.memoryBytes,
-      MemorySwap: DEFAULT_LIMITS.memoryBytes,
-      PidsLimit: DEFAULT_LIMITS.pids,
+      // the learner's limits are one level below, inside: the container's leave their checks room
+      Memory: DEFAULT_LIMITS.memoryBytes + CHECKS_HEADROOM.memoryBytes,
+      MemorySwap: DEFAULT_LIMITS.memoryBytes + CHECKS_HEADROOM.memoryBytes,
+      PidsLimit: DEFAULT_LIMITS.pids + CHECKS_HEADROOM.pids,
       NanoCpus: DEFAULT_LIMITS.cpus * 1e9,
       CapDrop: ['ALL'],
     });
@@ -42,10 +44,11 @@ describe.skipIf(!DOCKER_TEST_IMAGE)('docker driver', () => {
     const caps = c.HostConfig.CapAdd as string[];
     expect(caps.every((cap) => GRANTED_CAPS.includes(cap))).toBe(true);
     expect(caps).toContain('SYS_ADMIN');
-    // inside: SYS_ADMIN (bit 21) held, SYS_MODULE (16) and SYS_RAWIO (17) not
-    const status = await t.driver.exec(box.id, ['grep', '^CapEff', '/proc/self/status']);
+    // inside, the learner's root is root of a user namespace of its own: SYS_ADMIN (bit 21) there, SYS_MODULE (16) and SYS_RAWIO (17) not
+    const status = await t.driver.exec(box.id, ['sh', '-c', 'grep ^CapEff /proc/self/status; cat /proc/self/uid_map']);
     const eff = BigInt('0x' + status.stdout.split(/\s+/)[1]);
     expect([(eff >> 21n) & 1n, (eff >> 16n) & 1n, (eff >> 17n) & 1n]).toEqual([1n, 0n, 0n]);
+    expect(status.stdout).toMatch(/^\s+0\s+0\s+65535$/m);
   });
 
   it('notices a sandbox whose container went away behind its back', async () => {

@@ -1,7 +1,7 @@
 // What a namespaces sandbox is made of, read from the spec the helper runs.
 import { expect, it } from 'vitest';
 import { CgroupManager, detectCgroups } from '../../server/sandbox/cgroups.js';
-import { buildSpec, field } from '../../server/sandbox/namespaces/spec.js';
+import { buildSpec, field } from '../../server/sandbox/spec.js';
 import { IDS, KERNEL_OBJECT_LIMITS } from '../../server/sandbox/policy.js';
 import { DEFAULT_LIMITS } from '../helpers/drivers.js';
 
@@ -22,7 +22,7 @@ const V2_MOUNTINFO = `
 
 function spec(mountinfo: string): string[] {
   const cgroups = new CgroupManager('boxlab', detectCgroups(mountinfo));
-  return buildSpec({ id: 'sbx-1', hostname: 'box-1', rootfs: '/data/rootfs/x', stage: '/data/run/stage', leases: '/run/boxlab/ids', limits: DEFAULT_LIMITS, cgroups }).trim().split('\n');
+  return buildSpec({ hostname: 'box-1', rootfs: '/data/rootfs/x', stage: '/data/run/stage', leases: '/run/boxlab/ids', limits: DEFAULT_LIMITS, cgroups: cgroups.layout('sbx-1', {}) }).trim().split('\n');
 }
 
 it('reads v1, hybrid and v2 hosts, with co-mounted and named hierarchies', () => {
@@ -41,7 +41,9 @@ it('makes the user namespaces from a leased block of host ids, inside the learne
     // the holders join the cgroup namespace's root, with the per-namespace limits set in the outer user namespace
     expect(lines[namespaces]).toMatch(/^namespaces max_user_namespaces=17,.*max_net_namespaces=33.* \/sys\/fs\/cgroup\/\S*boxlab\/sbx-1\/sandbox\/cgroup\.procs/);
     expect(lines.findIndex((l) => l.startsWith('chown /sys/fs/cgroup'))).toBeLessThan(namespaces);
-    expect(namespaces).toBeLessThan(lines.indexOf('unshare-mnt-pid'));
+    // the holders are not the PID namespace's first process: it is made after them
+    expect(namespaces).toBeLessThan(lines.indexOf('unshare-pid'));
+    expect(lines.indexOf('unshare-mnt')).toBeLessThan(namespaces);
   }
   const v2 = spec(V2_MOUNTINFO);
   // delegated: the directories and the files that move processes, never the limits

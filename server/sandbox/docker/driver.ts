@@ -1,7 +1,8 @@
 // The docker driver: one container per sandbox, created through the Docker
 // Engine API, for operators who prefer the engine to manage sandboxes. The
-// learner gets the same machine as with the namespaces driver (spec.ts and
-// init.sh say how); commands and terminals are Docker execs.
+// container's PID 1 is the native helper, which builds the same sandbox as
+// the namespaces driver inside it (spec.ts); commands and terminals are
+// Docker execs of the helper, which enters the sandbox as on the host.
 //
 // Containers are labelled with this server's instance name. A server that
 // starts removes every container of its instance it does not know: after a
@@ -9,6 +10,7 @@
 // remembers them, so adopting them would keep sandboxes no one can reach,
 // with a history no check can trust. Both drivers start clean.
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import {
@@ -27,8 +29,10 @@ import { connectEngine } from './engine.js';
 import { Demuxer, runExec, type ExecContext } from './exec.js';
 import { hasImage, missingImageError } from './image.js';
 import { DockerPty } from './pty.js';
-import { ensureRootfsVolume } from './rootfs-volume.js';
-import { containerSpec, endSessionCommand, GRANTED_CAPS, LABEL } from './spec.js';
+import { detectCgroups, readCgroupLinks } from '../cgroups.js';
+import { HELPER_PATH } from '../namespaces/preflight.js';
+import { containerCgroups, containerSpec, endSessionCommand, GRANTED_CAPS, LABEL, sandboxSpec } from './spec.js';
+import { ensureHelperVolume, ensureRootfsVolume } from './volumes.js';
 
 export interface DockerDriverOptions {
   /** Labels this server's containers, so a restart finds its predecessor's leftovers. */
@@ -62,6 +66,10 @@ export class DockerDriver implements SandboxDriver {
   private docker!: Docker;
   private caps: string[] = [];
   private rootfsVolume = '';
+  private helperVolume = '';
+  /** The host's cgroup hierarchies (the engine runs on this host), and /sys/fs/cgroup's symlinks. */
+  private cgroupHost = detectCgroups();
+  private cgroupLinks: Record<string, string> = {};
   private events: Readable | undefined;
   /** Sandboxes of a crashed predecessor that init() removed. */
   swept: string[] = [];
@@ -85,6 +93,8 @@ export class DockerDriver implements SandboxDriver {
     this.caps = await capsByEngine.get(key)!;
     this.withheld = GRANTED_CAPS.filter((c) => !this.caps.includes(c));
     this.rootfsVolume = await ensureRootfsVolume(this.docker, this.options.image, this.options.instance);
+    this.helperVolume = await ensureHelperVolume(this.docker, this.options.image, this.options.instance, HELPER_PATH);
+    if (this.cgroupHost.version === 1) this.cgroupLinks = readCgroupLinks(this.cgroupHost.root);
     await this.watch();
   }
 
@@ -138,15 +148,25 @@ export class DockerDriver implements SandboxDriver {
   }
 
   private async start(info: SandboxInfo): Promise<void> {
-    const spec = containerSpec({ info, instance: this.options.instance, image: this.options.image, limits: this.options.limits, caps: this.caps, rootfsVolume: this.rootfsVolume });
+    const spec = containerSpec({
+      info,
+      instance: this.options.instance,
+      image: this.options.image,
+      limits: this.options.limits,
+      caps: this.caps,
+      spec: sandboxSpec(info, this.options.limits, this.cgroupHost, this.cgroupLinks),
+      rootfsVolume: this.rootfsVolume,
+      helperVolume: this.helperVolume,
+    });
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(spec);
     } catch (err) {
       throw new SandboxError(`the engine refused the sandbox container: ${(err as Error).message}`);
     }
+    let initPid: number;
     try {
-      await startAndWaitReady(container);
+      initPid = await startAndWaitReady(container);
     } catch (err) {
       await removeContainer(container);
       throw err;
@@ -154,7 +174,9 @@ export class DockerDriver implements SandboxDriver {
     const ctx: ExecContext = {
       id: info.id,
       container,
-      endSession: (sid, graceMs) => runToEnd(container, endSessionCommand(sid, graceMs)),
+      target: { initPid, cgroups: containerCgroups(this.cgroupHost, this.cgroupLinks).cgroups },
+      stop: (pid) => runToEnd(container, ['kill', '-TERM', String(pid)]),
+      endSessions: (sids, graceMs) => runToEnd(container, endSessionCommand(sids, graceMs)),
     };
     this.sandboxes.set(info.id, { info, container, ctx, ending: false });
   }
@@ -191,9 +213,11 @@ export class DockerDriver implements SandboxDriver {
     if (running) await this.stop(running);
   }
 
-  /** Removing the container kills all its processes, terminals and execs included. */
+  /** Removing the container kills all its processes, terminals and execs included (the helper thaws what a learner froze). */
   private async stop(running: Running): Promise<void> {
     running.ending = true;
+    await running.container.kill({ signal: 'SIGTERM' }).catch(() => {});
+    await running.container.wait({ condition: 'not-running' }).catch(() => {});
     await removeContainer(running.container);
     if (this.sandboxes.get(running.info.id) === running) this.sandboxes.delete(running.info.id);
   }
@@ -202,16 +226,18 @@ export class DockerDriver implements SandboxDriver {
     return [...this.sandboxes.values()].map((r) => ({ ...r.info }));
   }
 
+  /** The learner's usage against the learner's limits: their tree's cgroup files, which the helper made one level below the container's. */
   async usage(id: string): Promise<ResourceUsage> {
     const running = this.get(id);
-    const stats = await running.container.stats({ stream: false, 'one-shot': true });
-    return {
-      memoryBytes: stats.memory_stats?.usage ?? 0,
-      memoryLimitBytes: stats.memory_stats?.limit ?? 0,
-      pids: stats.pids_stats?.current ?? 0,
-      pidsLimit: stats.pids_stats?.limit ?? Number.POSITIVE_INFINITY,
-      cpuSeconds: (stats.cpu_stats?.cpu_usage?.total_usage ?? 0) / 1e9,
-    };
+    const dir = (controller: string) => running.ctx.target.cgroups.trees.find((t) => this.cgroupHost.version === 2 || t.hierarchy.controllers.includes(controller))!.dirs.nsRoot;
+    const files = this.cgroupHost.version === 2
+      ? ['memory.current', 'pids.current', 'cpu.stat'].map((f) => path.join(dir('memory'), f))
+      : [path.join(dir('memory'), 'memory.usage_in_bytes'), path.join(dir('pids'), 'pids.current'), path.join(dir('cpuacct'), 'cpuacct.usage')];
+    // read in the container, outside the sandbox, where the helper mounted them
+    const out = await outputOf(running.container, ['cat', ...files]).catch(() => '');
+    const [memory = '0', pids = '0', ...cpu] = out.trim().split('\n');
+    const cpuSeconds = this.cgroupHost.version === 2 ? Number(/usage_usec (\d+)/.exec(cpu.join('\n'))?.[1] ?? 0) / 1e6 : Number(cpu[0] ?? 0) / 1e9;
+    return { memoryBytes: Number(memory), memoryLimitBytes: this.options.limits.memoryBytes, pids: Number(pids), pidsLimit: this.options.limits.pids, cpuSeconds };
   }
 
   async close(): Promise<void> {
@@ -220,22 +246,23 @@ export class DockerDriver implements SandboxDriver {
   }
 }
 
-/** Starts a sandbox container and waits for init.sh's "boxlab-ready" (or its error). */
-async function startAndWaitReady(container: Docker.Container): Promise<void> {
+/** Starts a sandbox container and waits for the helper's "ready <init pid> <host root id>" (or its error); returns the init's pid. */
+async function startAndWaitReady(container: Docker.Container): Promise<number> {
   const output = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as Readable;
   let stdout = '';
   let stderr = '';
   let timer: NodeJS.Timeout | undefined;
-  const ready = new Promise<void>((resolve, reject) => {
+  const ready = new Promise<number>((resolve, reject) => {
     timer = setTimeout(() => reject(new SandboxError(`the sandbox did not start within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
     const demux = new Demuxer((stream, data) => {
       if (stream === 'stderr') stderr += data.toString('utf8');
       else stdout += data.toString('utf8');
-      if (stdout.includes('boxlab-ready\n')) resolve();
+      const m = /^ready (\d+) \d+\n/m.exec(stdout);
+      if (m) resolve(Number(m[1]));
     });
     output.on('data', (chunk: Buffer) => demux.push(chunk));
     output.on('error', () => {});
-    output.on('end', () => reject(new SandboxError(`the sandbox failed to start: ${stderr.trim().split('\n').slice(-3).join('; ') || 'no reason given'}`)));
+    output.on('end', () => reject(new SandboxError(`the sandbox failed to start: ${stderr.replace(/^boxlab-sandbox: /gm, '').trim().split('\n').slice(-3).join('; ') || 'no reason given'}`)));
   });
   ready.catch(() => {}); // awaited below, unless start itself fails
   try {
@@ -244,7 +271,7 @@ async function startAndWaitReady(container: Docker.Container): Promise<void> {
     } catch (err) {
       throw new SandboxError(`the engine could not start the sandbox container: ${(err as Error).message}`);
     }
-    await ready;
+    return await ready;
   } finally {
     clearTimeout(timer);
     output.destroy();
@@ -261,6 +288,23 @@ async function runToEnd(container: Docker.Container, cmd: string[]): Promise<voi
     stream.on('error', () => resolve());
     stream.resume();
   });
+}
+
+/** What a command of the driver's own (not the learner's) prints in the container. */
+async function outputOf(container: Docker.Container, cmd: string[]): Promise<string> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = (await exec.start({})) as unknown as Readable;
+  let stdout = '';
+  const demux = new Demuxer((which, data) => {
+    if (which === 'stdout') stdout += data.toString('utf8');
+  });
+  await new Promise<void>((resolve) => {
+    stream.on('data', (chunk: Buffer) => demux.push(chunk));
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+  });
+  return stdout;
 }
 
 async function removeContainer(container: Docker.Container): Promise<void> {

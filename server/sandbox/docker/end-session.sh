@@ -1,11 +1,14 @@
-# Ends every process of one session in a docker-driver sandbox, run as
-#   sh -c "<this script>" boxlab-end SESSION_ID GRACE_MS
+# Ends every process of the given sessions in a docker-driver sandbox, run as
+#   sh -c "<this script>" boxlab-end GRACE_MS SESSION_ID...
 # SIGHUP to all (a terminal closing), SIGKILL to those left after GRACE_MS
 # (0: SIGKILL at once); returns once none is left. Zombies do not count: the
-# init reaps them.
-sid=$1 grace=$2
-[ "$sid" -gt 1 ] 2>/dev/null || exit 2
-members() { ps -e -o sid=,stat=,pid= | awk -v s="$sid" '$1 == s && $2 !~ /^Z/ { print $3 }'; }
+# init reaps them. It runs in the container, outside the sandbox, where the
+# sandbox's processes have the ids of the container's PID namespace.
+grace=$1
+shift
+for sid in "$@"; do [ "$sid" -gt 1 ] 2>/dev/null || exit 2; done
+sids=" $* "
+members() { ps -e -o sid=,stat=,pid= | awk -v s="$sids" 'index(s, " " $1 " ") && $2 !~ /^Z/ { print $3 }'; }
 left=$(members)
 if [ "$grace" -gt 0 ] && [ -n "$left" ]; then
   kill -HUP $left 2>/dev/null

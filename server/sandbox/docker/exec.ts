@@ -1,10 +1,12 @@
 // Running one command to completion in a sandbox container through Docker
-// exec: output, exit code, input, and a timeout that ends the command's whole
-// session (Docker cannot kill an exec, so a second exec does it).
+// exec of the native helper, which enters the sandbox as on the host: output,
+// exit code, input, and a timeout that answers at once and ends everything the
+// command started (Docker cannot kill an exec: a second exec signals the
+// helper, which does).
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { SANDBOX_ENV, SandboxError, type ExecOptions, type ExecResult } from '../driver.js';
-import { execCommand } from './spec.js';
+import { SandboxError, type ExecOptions, type ExecResult } from '../driver.js';
+import { execCommand, execEnv, type ExecTarget } from './spec.js';
 
 /** Splits Docker's multiplexed stream (8-byte header: stream, 0, 0, 0, length) into stdout and stderr. */
 export class Demuxer {
@@ -25,10 +27,11 @@ export class Demuxer {
   }
 }
 
-/** enter.sh's first line: the pid (and session id) of the command inside the sandbox. */
+/** The helper's first line, "boxlab-pid HELPER COMMAND": its pid and the command's (which leads its session), as the container numbers them. */
 export class PidLine {
   private head: Buffer = Buffer.alloc(0);
   pid = 0;
+  command = 0;
   done = false;
 
   /** Takes output bytes; returns those that come after the pid line. */
@@ -38,9 +41,9 @@ export class PidLine {
     const nl = this.head.indexOf(0x0a);
     if (nl < 0) return Buffer.alloc(0);
     this.done = true;
-    const m = /^boxlab-pid (\d+)\r?$/.exec(this.head.subarray(0, nl).toString('latin1'));
-    if (m) this.pid = Number(m[1]);
-    // anything else means enter.sh did not run as expected: keep the bytes
+    const m = /^boxlab-pid (\d+) (\d+)\r?$/.exec(this.head.subarray(0, nl).toString('latin1'));
+    if (m) [this.pid, this.command] = [Number(m[1]), Number(m[2])];
+    // anything else means the helper did not run as expected: keep the bytes
     return m ? this.head.subarray(nl + 1) : this.head;
   }
 }
@@ -65,8 +68,11 @@ export async function exitCodeOf(exec: Docker.Exec): Promise<number> {
 export interface ExecContext {
   id: string;
   container: Docker.Container;
-  /** Ends session `sid` in the sandbox: SIGHUP, SIGKILL after graceMs (0: at once). */
-  endSession(sid: number, graceMs: number): Promise<void>;
+  target: ExecTarget;
+  /** Sends SIGTERM to a helper in the container: it ends its command and all the command started. */
+  stop(pid: number): Promise<void>;
+  /** Ends sessions in the container: SIGHUP, SIGKILL after graceMs (0: at once). */
+  endSessions(sids: number[], graceMs: number): Promise<void>;
 }
 
 export async function runExec(ctx: ExecContext, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -77,9 +83,9 @@ export async function runExec(ctx: ExecContext, argv: string[], options: ExecOpt
   let socket: Duplex;
   try {
     exec = await ctx.container.exec({
-      Cmd: execCommand(argv),
-      Env: Object.entries({ ...SANDBOX_ENV, ...options.env }).map(([k, v]) => `${k}=${v}`),
-      WorkingDir: options.cwd ?? '/root',
+      Cmd: execCommand(ctx.target, argv, '--session', options.cwd ?? '/root', options.inspector),
+      Env: execEnv(options.env),
+      WorkingDir: '/',
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
@@ -119,25 +125,33 @@ export async function runExec(ctx: ExecContext, argv: string[], options: ExecOpt
   socket.end(options.input ?? '');
 
   let timedOut = false;
-  let giveUp: NodeJS.Timeout | undefined;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    const kill = () => void ctx.endSession(pidLine.pid, 0).catch(() => {});
-    if (pidLine.done) kill();
-    else onPid = kill;
-    // the engine should end the stream once the session is gone; never wait forever
-    giveUp = setTimeout(() => socket.destroy(), 5000);
-  }, timeoutMs);
-  await closed;
+  let timer: NodeJS.Timeout | undefined;
+  // the answer is due at the timeout, whatever the command's processes do; the helper ends them meanwhile
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      const stop = () => void ctx.stop(pidLine.pid).catch(() => {});
+      if (pidLine.done) stop();
+      else onPid = stop;
+      // the engine ends the stream once the helper is gone; never hold it forever
+      setTimeout(() => socket.destroy(), 5000).unref();
+      resolve();
+    }, timeoutMs);
+  });
+  await Promise.race([closed, expired]);
   clearTimeout(timer);
-  clearTimeout(giveUp);
 
-  let exitCode: number;
-  try {
-    exitCode = await exitCodeOf(exec);
-  } catch (e) {
-    if (!timedOut) throw execError(e, ctx.id);
-    exitCode = 137;
+  let exitCode = 137;
+  if (!timedOut) {
+    try {
+      exitCode = await exitCodeOf(exec);
+    } catch (e) {
+      throw execError(e, ctx.id);
+    }
+    // the helper's own failure: entering the sandbox did not work
+    if (exitCode === 125 && Buffer.concat(err).toString('utf8').startsWith('boxlab-sandbox:')) {
+      throw new SandboxError(Buffer.concat(err).toString('utf8').replace(/^boxlab-sandbox: /, '').trim());
+    }
   }
   return {
     exitCode,

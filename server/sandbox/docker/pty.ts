@@ -1,12 +1,14 @@
-// A terminal in a sandbox container: Docker exec with a TTY, over the
-// engine's hijacked connection, as a SandboxPty. Raw bytes both ways; pausing
-// the connection stops reading, so the engine stops reading the pty and the
-// shell blocks once the pty's buffer is full (flow control).
+// A terminal in a sandbox container: Docker exec with a TTY of the native
+// helper, which gives the shell a terminal of the sandbox's own and relays to
+// the engine's, over the engine's hijacked connection, as a SandboxPty. Raw
+// bytes both ways; pausing the connection stops reading, so the engine stops
+// reading the pty and the shell blocks once the pty's buffer is full (flow
+// control).
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { SANDBOX_ENV, type Disposable, type PtyOptions, type SandboxPty } from '../driver.js';
+import type { Disposable, PtyOptions, SandboxPty } from '../driver.js';
 import { exitCodeOf, PidLine, type ExecContext } from './exec.js';
-import { execCommand } from './spec.js';
+import { execCommand, execEnv } from './spec.js';
 
 type ExitEvent = { exitCode: number; signal?: number };
 
@@ -20,8 +22,8 @@ export class DockerPty implements SandboxPty {
   private queued: Buffer[] = [];
   private paused = false;
   private size: { cols: number; rows: number };
-  /** A resize asked for before the shell ran (enter.sh set the first size). */
-  private resizedEarly = false;
+  /** The engine's TTY starts with no size: the first is set once the helper runs, before any input. */
+  private resizedEarly = true;
   /** Resizes on their way to the engine: input waits for them, so a command sees the new size. */
   private resizing = 0;
   private exit: ExitEvent | undefined;
@@ -35,7 +37,7 @@ export class DockerPty implements SandboxPty {
     this.ready = this.start(argv, options);
   }
 
-  /** The shell's pid inside the sandbox (it leads the terminal's session); 0 until it runs. */
+  /** The helper's pid in the container (it leads the terminal's session); 0 until it runs. */
   get pid(): number {
     return this.pidLine.pid;
   }
@@ -45,9 +47,9 @@ export class DockerPty implements SandboxPty {
     const running = new Promise<void>((resolve) => (readyResolve = resolve));
     try {
       this.exec = await this.ctx.container.exec({
-        Cmd: execCommand(argv, this.size),
-        Env: Object.entries({ ...SANDBOX_ENV, ...options.env }).map(([k, v]) => `${k}=${v}`),
-        WorkingDir: options.cwd ?? '/root',
+        Cmd: execCommand(this.ctx.target, argv, '--pty', options.cwd ?? '/root'),
+        Env: execEnv(options.env),
+        WorkingDir: '/',
         AttachStdin: true,
         AttachStdout: true,
         AttachStderr: true,
@@ -153,7 +155,8 @@ export class DockerPty implements SandboxPty {
   async terminate(graceMs = 2000): Promise<void> {
     await this.ready;
     if (this.exit) return;
-    if (this.pidLine.pid > 1) await this.ctx.endSession(this.pidLine.pid, graceMs).catch(() => {});
+    // the helper's session and the shell's, as the namespaces driver ends a terminal
+    if (this.pidLine.pid > 1) await this.ctx.endSessions([this.pidLine.pid, this.pidLine.command], graceMs).catch(() => {});
     // the engine ends the stream once the shell is gone; never wait forever
     const giveUp = setTimeout(() => this.socket?.destroy(), 5000);
     this.socket?.resume(); // a paused stream would never see its end

@@ -2,11 +2,11 @@
 // and overlayfs. Needs Linux and root, nothing else.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, promises as fs, readdirSync, readlinkSync, lstatSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as pty from 'node-pty';
-import { CgroupManager } from '../cgroups.js';
+import { CgroupManager, readCgroupLinks } from '../cgroups.js';
 import {
   SANDBOX_ENV,
   SandboxError,
@@ -22,7 +22,7 @@ import {
 } from '../driver.js';
 import { checkHost, HELPER_PATH } from './preflight.js';
 import { endTerminal } from './processes.js';
-import { buildSpec, LEASES_DIR } from './spec.js';
+import { buildSpec, LEASES_DIR } from '../spec.js';
 
 export interface NamespacesDriverOptions {
   dataDir: string;
@@ -101,14 +101,12 @@ export class NamespacesDriver implements SandboxDriver {
     const { id } = info;
     await this.cgroups.create(id, this.options.limits);
     const spec = buildSpec({
-      id,
       hostname: info.hostname,
       rootfs: this.options.rootfs,
       stage: this.stage,
       leases: this.options.leasesDir ?? LEASES_DIR,
       limits: this.options.limits,
-      cgroups: this.cgroups,
-      cgroupLinks: this.cgroupLinks,
+      cgroups: this.cgroups.layout(id, this.cgroupLinks),
     });
     // nothing of the server's environment goes near a sandbox
     const shim = spawn(HELPER_PATH, ['create'], { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
@@ -314,14 +312,4 @@ function waitReady(shim: ChildProcess, spec: string): Promise<[number, number]> 
     shim.stdin!.on('error', () => {});
     shim.stdin!.end(spec);
   });
-}
-
-/** Entries of the host's v1 cgroup root that are symlinks (cpu -> cpu,cpuacct), to mirror inside. */
-function readCgroupLinks(root: string): Record<string, string> {
-  const links: Record<string, string> = {};
-  for (const name of readdirSync(root)) {
-    const full = path.join(root, name);
-    if (lstatSync(full).isSymbolicLink()) links[name] = readlinkSync(full);
-  }
-  return links;
 }

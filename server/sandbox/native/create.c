@@ -1,5 +1,6 @@
 /*
  * boxlab-sandbox create < spec
+ * boxlab-sandbox create SPEC      (a container's PID 1)
  *
  * Starts a sandbox. The calling process stays as its shim, host root outside
  * the sandbox: it runs the spec up to "fork-init" (the ids lease, the user
@@ -10,8 +11,8 @@
  * zombie-reaping init. The shim prints "ready <init pid> <first host id>"
  * once the init is up, keeps the ids lease and the v1 cgroup guard, and exits
  * when the init dies. SIGTERM/SIGINT/SIGHUP to the shim, or the death of the
- * shim's parent, kill the init and with it every process of the sandbox (the
- * kernel empties a PID namespace whose init dies).
+ * shim's parent, kill every process of the sandbox's cgroups (thawing what was
+ * frozen) and the init (the kernel empties a PID namespace whose init dies).
  */
 #include "helper.h"
 
@@ -78,8 +79,8 @@ static void report(int fd, const char *text) {
 }
 
 int cmd_create(int argc, char **argv) {
-  /* the spec first: the init cannot talk to us once it runs */
-  char *spec = read_all(0);
+  /* the spec first (standard input, or the argument: a container's), the init cannot talk to us once it runs */
+  char *spec = argc >= 3 ? strdup(argv[2]) : read_all(0);
   char *cursor = spec;
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   /* the namespace holders, orphaned on purpose, come back to us to be reaped */
@@ -158,7 +159,10 @@ int cmd_create(int argc, char **argv) {
     if (!(p[0].revents & POLLIN)) continue;
     struct signalfd_siginfo si;
     while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-      if (si.ssi_signo != SIGCHLD) kill(init, SIGKILL);
+      if (si.ssi_signo == SIGCHLD) continue;
+      /* everything first: a PID namespace whose init dies waits for its processes, and a frozen one never goes */
+      teardown();
+      kill(init, SIGKILL);
     }
     /* reap everything: exec helpers of a container engine's, orphaned, come to us too */
     pid_t w;

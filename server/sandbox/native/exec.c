@@ -1,6 +1,6 @@
 /*
  * boxlab-sandbox exec --pid PID --expect MARKER [--cgroup PROCS]... [--scope DIR]...
- *                     [--inspector] [--cwd DIR] (--session | --pty) -- ARGV...
+ *                     [--inspector] [--announce] [--cwd DIR] (--session | --pty) -- ARGV...
  *
  * Runs ARGV inside the sandbox whose init is PID, and waits for it. This
  * process stays outside, in the host's namespaces and the server's cgroup,
@@ -21,6 +21,9 @@
  *                   learner's, who can neither signal nor trace it. It gets
  *                   the learner's user namespace on descriptor 3, and its
  *                   name in $BOXLAB_SANDBOX_USERNS
+ *   --announce      first prints "boxlab-pid SELF CHILD": this process and the
+ *                   command (the leader of its session), for a caller that
+ *                   cannot see them otherwise (a container engine's)
  *   --session       the command leads a session of its own; SIGTERM kills it all
  *   --pty           the command gets a terminal of the sandbox's own devpts,
  *                   and this process relays between it and its own standard
@@ -164,7 +167,7 @@ int cmd_exec(int argc, char **argv) {
   pid_t pid = 0;
   const char *expect = NULL, *cwd = "/";
   char *cgroups[MAX_CG];
-  int ncg = 0, session = 0, use_pty = 0, inspector = 0, i;
+  int ncg = 0, session = 0, use_pty = 0, inspector = 0, announce = 0, i;
   for (i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--") == 0) { i++; break; }
     if (strcmp(argv[i], "--pid") == 0 && i + 1 < argc) pid = atoi(argv[++i]);
@@ -173,12 +176,13 @@ int cmd_exec(int argc, char **argv) {
     else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc && ncg < MAX_CG) cgroups[ncg++] = strdup(argv[++i]);
     else if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc && nscopes < MAX_CG) scopes[nscopes++] = argv[++i];
     else if (strcmp(argv[i], "--inspector") == 0) inspector = 1;
+    else if (strcmp(argv[i], "--announce") == 0) announce = 1;
     else if (strcmp(argv[i], "--session") == 0) session = 1;
     else if (strcmp(argv[i], "--pty") == 0) use_pty = 1;
     else die("exec: unknown option %s", argv[i]);
   }
   if (pid <= 0 || !expect || i >= argc || session == use_pty)
-    die("usage: exec --pid PID --expect CGROUP [--cgroup PROCS]... [--scope DIR]... [--inspector] [--cwd DIR] (--session | --pty) -- ARGV...");
+    die("usage: exec --pid PID --expect CGROUP [--cgroup PROCS]... [--scope DIR]... [--inspector] [--announce] [--cwd DIR] (--session | --pty) -- ARGV...");
   /* the command and its environment, kept before this process's own are wiped */
   int cmdc = argc - i;
   char **cmd = calloc((size_t)cmdc + 1, sizeof(char *));
@@ -205,7 +209,8 @@ int cmd_exec(int argc, char **argv) {
   ssize_t got = fd >= 0 ? read(fd, cg, sizeof(cg) - 1) : -1;
   if (fd >= 0) close(fd);
   cg[got > 0 ? got : 0] = 0;
-  if (!strstr(cg, expect)) die("pid %d is not the sandbox's init", pid);
+  /* "-": no such check, where the init's death ends everything that could reuse its pid (a container) */
+  if (strcmp(expect, "-") != 0 && !strstr(cg, expect)) die("pid %d is not the sandbox's init", pid);
   static const struct { const char *name; int type; } nss[] = {
       {"mnt", CLONE_NEWNS}, {"uts", CLONE_NEWUTS}, {"ipc", CLONE_NEWIPC}, {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP},
   };
@@ -294,6 +299,11 @@ int cmd_exec(int argc, char **argv) {
   }
   close(errpipe[1]);
   if (sock[1] >= 0) close(sock[1]);
+  if (announce) {
+    char line[64];
+    int len = snprintf(line, sizeof(line), "boxlab-pid %d %d\n", getpid(), child);
+    if (write(1, line, (size_t)len) != len) { /* the caller will not know; nothing else to do */ }
+  }
   int master = -1;
   if (use_pty) master = recv_fd(sock[0]);
   char msg[512];

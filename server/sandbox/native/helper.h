@@ -10,7 +10,7 @@
  *   exec.c     a command or a terminal inside a running sandbox
  *   relay.c    the bytes between the server's terminal and the sandbox's
  *   harden.c   capabilities, seccomp, the v2 device filter
- *   guard.c    the v1 bound on cgroups a learner makes
+ *   cgroups.c  the learner's cgroups: ended whatever their state, bounded on v1
  *   spec.c     the operations of a spec, and what they share
  */
 #ifndef BOXLAB_HELPER_H
@@ -60,7 +60,12 @@ int become_learner_root(int userns_fd);
 int cmd_create(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 
-/* ---- guard.c (cgroup v1 only) ---- */
+/* ---- cgroups.c ---- */
+/* The trees teardown() empties: the learner's and the checks'. */
+int teardown_configure(char **dirs, int n);
+/* Kills every process of those trees, frozen or not. */
+void teardown(void);
+/* cgroup v1 only: */
 /* Keeps the cgroups below each of `dirs` within `max` in number and `depth` levels. */
 int guard_configure(int max, int depth, char **dirs, int n);
 /* The descriptor to poll (-1: no guard), and what to do when it is readable. */

@@ -33,6 +33,10 @@
 struct sandbox_ids ids = {0, 0};
 int ns_user = -1, ns_net = -1, ns_uts = -1, ns_ipc = -1, ns_cgroup = -1;
 static int lease_fd = -1;
+/* A proc mount whose /sys/user is writable (a container's /proc/sys is read-only). */
+static char sysctl_proc[512] = "/proc";
+/* What an operation of several steps was doing when it failed, for the report. */
+static const char *step;
 
 void die(const char *fmt, ...) {
   va_list ap;
@@ -253,52 +257,71 @@ static int make_namespaces(const char *limits, char **procs, int nprocs) {
   if (outer < 0) return -1;
   if (outer == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* moved into the cgroups first, while it still has our credentials (the kernel checks them against the mover's) */
+    if (wait_byte(to_outer[0], 'c')) _exit(10);
     /* the owner of a user namespace is the effective uid that makes it; keep every capability meanwhile */
     struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct caps[2];
-    if (setresuid((uid_t)-1, ids.base, (uid_t)-1) != 0 || syscall(SYS_capget, &hdr, caps) != 0) _exit(1);
+    if (setresuid((uid_t)-1, ids.base, (uid_t)-1) != 0) _exit(11);
+    if (syscall(SYS_capget, &hdr, caps) != 0) _exit(12);
     caps[0].effective = caps[0].permitted;
     caps[1].effective = caps[1].permitted;
-    if (syscall(SYS_capset, &hdr, caps) != 0 || unshare(CLONE_NEWUSER) != 0) _exit(1);
-    if (send_byte(from_outer[1], 'u') || wait_byte(to_outer[0], 'm') || become_root_here()) _exit(1);
+    if (syscall(SYS_capset, &hdr, caps) != 0) _exit(13);
+    if (unshare(CLONE_NEWUSER) != 0) _exit(14);
+    if (send_byte(from_outer[1], 'u') || wait_byte(to_outer[0], 'm')) _exit(15);
+    if (become_root_here()) _exit(16);
     for (char *save = NULL, *kv = strtok_r((char *)limits, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
       char *eq = strchr(kv, '=');
       if (!eq) continue;
       *eq = 0;
-      char path[128];
-      snprintf(path, sizeof(path), "/proc/sys/user/%s", kv);
-      if (access(path, F_OK) == 0 && write_file(path, eq + 1, 0, 0) != 0) _exit(2);
+      char path[640];
+      snprintf(path, sizeof(path), "%s/sys/user/%s", sysctl_proc, kv);
+      if (access(path, F_OK) == 0 && write_file(path, eq + 1, 0, 0) != 0) _exit(17);
     }
     int to_inner[2], from_inner[2];
-    if (pipe2(to_inner, O_CLOEXEC) != 0 || pipe2(from_inner, O_CLOEXEC) != 0) _exit(1);
+    if (pipe2(to_inner, O_CLOEXEC) != 0 || pipe2(from_inner, O_CLOEXEC) != 0) _exit(18);
     pid_t inner = fork();
-    if (inner < 0) _exit(1);
+    if (inner < 0) _exit(18);
     if (inner == 0) {
+      close(from_inner[0]);
+      close(to_inner[1]);
       if (unshare(CLONE_NEWUSER) != 0 || send_byte(from_inner[1], 'u') || wait_byte(to_inner[0], 'm') || become_root_here()) _exit(1);
       if (unshare(CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP) != 0) _exit(1);
       send_byte(from_inner[1], 'n');
       pause();
       _exit(0);
     }
-    if (wait_byte(from_inner[0], 'u') || write_map(inner, "uid", 0, 0, ids.size - 1) || write_map(inner, "gid", 0, 0, ids.size - 1)) _exit(1);
-    if (send_byte(to_inner[1], 'm') || wait_byte(from_inner[0], 'n')) _exit(1);
+    close(from_inner[1]);
+    close(to_inner[0]);
+    if (wait_byte(from_inner[0], 'u')) _exit(19);
+    if (write_map(inner, "uid", 0, 0, ids.size - 1) || write_map(inner, "gid", 0, 0, ids.size - 1)) _exit(20);
+    if (send_byte(to_inner[1], 'm') || wait_byte(from_inner[0], 'n')) _exit(21);
     char msg[16];
     int len = snprintf(msg, sizeof(msg), "%d\n", inner);
-    if (write(from_outer[1], msg, (size_t)len) != len) _exit(1);
+    if (write(from_outer[1], msg, (size_t)len) != len) _exit(22);
     pause();
     _exit(0);
   }
+  /* our copies of the holder's ends: its death must read as the end of its pipe */
+  close(to_outer[0]);
+  close(from_outer[1]);
+  to_outer[0] = from_outer[1] = -1;
   int rc = -1;
   pid_t inner = 0;
   char buf[32] = {0};
-  if (wait_byte(from_outer[0], 'u') != 0) goto out;
-  if (write_map(outer, "uid", 0, ids.base, ids.size) || write_map(outer, "gid", 0, ids.base, ids.size)) goto out;
   /* the holders join the cgroup namespace's root before they make it */
+  step = "moving the namespaces' holder into the learner's cgroups";
   for (int k = 0; k < nprocs; k++) {
     char pid[16];
     snprintf(pid, sizeof(pid), "%d", outer);
     if (write_file(procs[k], pid, 0, 0) != 0) goto out;
   }
+  if (send_byte(to_outer[1], 'c') != 0) goto out;
+  step = "making the outer user namespace";
+  if (wait_byte(from_outer[0], 'u') != 0) goto out;
+  step = "writing the outer user namespace's id maps";
+  if (write_map(outer, "uid", 0, ids.base, ids.size) || write_map(outer, "gid", 0, ids.base, ids.size)) goto out;
+  step = "making the learner's user namespace and the namespaces it owns";
   if (send_byte(to_outer[1], 'm') != 0) goto out;
   ssize_t got = 0, r;
   while (got < (ssize_t)sizeof(buf) - 1 && (r = read(from_outer[0], buf + got, 1)) == 1 && buf[got] != '\n') got++;
@@ -315,24 +338,61 @@ static int make_namespaces(const char *limits, char **procs, int nprocs) {
     if (*nss[k].fd < 0) goto out;
   }
   rc = 0;
+  step = NULL;
 out:;
   int saved = errno;
   if (inner > 0) kill(inner, SIGKILL);
   kill(outer, SIGKILL);
-  waitpid(outer, NULL, 0);
+  int st = 0;
+  waitpid(outer, &st, 0);
+  /* the step of the holder's that failed, by its exit status (see above) */
+  static char why[160];
+  if (rc != 0 && WIFEXITED(st) && WEXITSTATUS(st) >= 10) {
+    static const char *steps[] = {"waiting to be moved", "taking the owner's uid", "reading its capabilities", "keeping its capabilities",
+                                  "making the outer user namespace", "waiting for its id maps", "becoming its root", "setting its limits (/proc/sys/user)",
+                                  "forking the inner holder", "making the learner's user namespace", "writing its id maps", "making the namespaces it owns", "reporting"};
+    int k = WEXITSTATUS(st) - 10;
+    snprintf(why, sizeof(why), "the namespaces' holder failed %s", k < (int)(sizeof(steps) / sizeof(steps[0])) ? steps[k] : "");
+    step = why;
+  }
   /* the inner holder, orphaned, came back to us (a subreaper): reap it too, so the cgroup is empty */
   if (inner > 0) waitpid(inner, NULL, 0);
-  close(to_outer[0]);
   close(to_outer[1]);
   close(from_outer[0]);
-  close(from_outer[1]);
   errno = saved;
   if (rc == 0) {
+    step = "joining the sandbox's namespaces";
     int joins[] = {ns_net, ns_uts, ns_ipc, ns_cgroup};
     for (size_t k = 0; k < 4; k++)
       if (setns(joins[k], 0) != 0) return -1;
+    step = NULL;
   }
   return rc;
+}
+
+/* cgroup v2: enables for DIR's children those of `wanted` that DIR has. */
+static int enable_controllers(const char *dir, char **wanted, int n) {
+  char path[4096], have[1024] = "", list[1024] = "";
+  snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t got = read(fd, have, sizeof(have) - 2);
+  close(fd);
+  if (got < 0) return -1;
+  have[got] = 0;
+  for (char *c = have; *c; c++)
+    if (*c == '\n') *c = ' ';
+  size_t used = 0;
+  for (int k = 0; k < n; k++) {
+    char key[64];
+    snprintf(key, sizeof(key), " %s ", wanted[k]);
+    char padded[1030];
+    snprintf(padded, sizeof(padded), " %s ", have);
+    if (strstr(padded, key)) used += (size_t)snprintf(list + used, sizeof(list) - used, "%s+%s", used ? " " : "", wanted[k]);
+  }
+  if (!used) return 0;
+  snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+  return write_file(path, list, 0, 0);
 }
 
 int run_op(char **f, int n) {
@@ -368,6 +428,9 @@ int run_op(char **f, int n) {
   if (strcmp(op, "write") == 0 && n == 4)
     return write_file(f[1], f[3], O_CREAT | O_TRUNC, (mode_t)strtol(f[2], NULL, 8));
   if (strcmp(op, "echo") == 0 && n == 3) return write_file(f[1], f[2], 0, 0);
+  /* a setting this kernel may not have (memory.swap.max without swap accounting) */
+  if (strcmp(op, "echo-if") == 0 && n == 3) return access(f[1], F_OK) == 0 ? write_file(f[1], f[2], 0, 0) : 0;
+  if (strcmp(op, "enable-controllers") == 0 && n >= 2) return enable_controllers(f[1], f + 2, n - 2);
   if (strcmp(op, "chown") == 0 && n == 4)
     return lchown(f[1], ids.base + (uid_t)atol(f[2]), ids.base + (gid_t)atol(f[3]));
   if (strcmp(op, "chdir") == 0 && n == 2) return chdir(f[1]);
@@ -375,11 +438,14 @@ int run_op(char **f, int n) {
   if (strcmp(op, "lease") == 0 && n == 5)
     return lease(f[1], (uint32_t)strtoul(f[2], NULL, 10), (uint32_t)strtoul(f[3], NULL, 10), (uint32_t)strtoul(f[4], NULL, 10));
   if (strcmp(op, "namespaces") == 0 && n >= 2) return make_namespaces(f[1], f + 2, n - 2);
-  if (strcmp(op, "unshare-mnt-pid") == 0 && n == 1) return unshare(CLONE_NEWNS | CLONE_NEWPID);
-  /* a mount namespace of PID 1's own before it pivots: pivot_root moves every process of the namespace */
+  if (strcmp(op, "sysctl-proc") == 0 && n == 2) return snprintf(sysctl_proc, sizeof(sysctl_proc), "%s", f[1]) < (int)sizeof(sysctl_proc) ? 0 : -1;
+  /* the shim's mount namespace, host root's; and PID 1's own before it pivots: pivot_root moves every process of the namespace */
   if (strcmp(op, "unshare-mnt") == 0 && n == 1) return unshare(CLONE_NEWNS);
+  /* for children only: the next fork is the sandbox's init */
+  if (strcmp(op, "unshare-pid") == 0 && n == 1) return unshare(CLONE_NEWPID);
   if (strcmp(op, "devfilter") == 0 && n == 2) return attach_device_filter(f[1]);
   if (strcmp(op, "guard") == 0 && n >= 4) return guard_configure(atoi(f[1]), atoi(f[2]), f + 3, n - 3);
+  if (strcmp(op, "teardown") == 0 && n >= 2) return teardown_configure(f + 1, n - 1);
   if (strcmp(op, "pivot") == 0 && n == 2) return pivot_into(f[1]);
   if (strcmp(op, "become-root") == 0 && n == 1) return become_learner_root(ns_user);
   /* a mount namespace of the learner's own: a copy of this one, whose mounts they can neither remount nor uncover */
@@ -419,8 +485,10 @@ int run_spec(char **cursor, const char *stop, int report_fd) {
       f[n++] = tok;
     }
     if (n == 0 || f[0][0] == '#') continue;
+    step = NULL;
     if (run_op(f, n) != 0) {
-      report_line(report_fd, "spec line (%s): %s", copy, strerror(errno));
+      if (step) report_line(report_fd, "spec line (%s): %s: %s", copy, step, strerror(errno));
+      else report_line(report_fd, "spec line (%s): %s", copy, strerror(errno));
       return -1;
     }
   }

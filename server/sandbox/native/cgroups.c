@@ -1,5 +1,11 @@
 /*
- * Cgroup v1 has no cgroup.max.descendants: nothing in the kernel stops a
+ * The learner's cgroups, as the shim keeps them.
+ *
+ * Ending: teardown() kills every process in the sandbox's trees, whatever the
+ * learner did to them: a v1 process frozen in a cgroup of the learner's dies
+ * only once thawed, so every freezer below is thawed after the kill.
+ *
+ * Bounding: cgroup v1 has no cgroup.max.descendants: nothing in the kernel stops a
  * learner who owns a cgroup from making thousands below it, each costing the
  * host kernel memory the sandbox's limit does not cover. The shim watches the
  * learner's cgroups with inotify and removes any past the bounds as soon as it
@@ -9,6 +15,7 @@
 #include "helper.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -132,5 +139,58 @@ void guard_handle(void) {
         appeared(path, w->root, w->depth + 1, parent);
       }
     }
+  }
+}
+
+static char **teardown_dirs;
+static int nteardown;
+
+int teardown_configure(char **dirs, int n) {
+  teardown_dirs = calloc((size_t)n, sizeof(char *));
+  if (!teardown_dirs) return -1;
+  for (int k = 0; k < n; k++) teardown_dirs[k] = strdup(dirs[k]);
+  nteardown = n;
+  return 0;
+}
+
+/* Kills what is in `dir` and below (but ourselves); returns how many were found. */
+static int kill_tree(const char *dir) {
+  int found = 0;
+  char path[PATH_MAX], line[32];
+  snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+  write_file(path, "1", 0, 0);
+  snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+  FILE *f = fopen(path, "re");
+  if (f) {
+    while (fgets(line, sizeof(line), f)) {
+      pid_t pid = (pid_t)atoi(line);
+      if (pid > 0 && pid != getpid()) {
+        kill(pid, SIGKILL);
+        found++;
+      }
+    }
+    fclose(f);
+  }
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+      snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+      found += kill_tree(path);
+    }
+    closedir(d);
+  }
+  snprintf(path, sizeof(path), "%s/freezer.state", dir);
+  write_file(path, "THAWED", 0, 0);
+  return found;
+}
+
+void teardown(void) {
+  for (int round = 0; round < 200; round++) {
+    int found = 0;
+    for (int k = 0; k < nteardown; k++) found += kill_tree(teardown_dirs[k]);
+    if (!found) return;
+    usleep(round < 20 ? 5000 : 20000);
   }
 }

@@ -1,15 +1,21 @@
-// The sandbox image's tree, copied once onto a Docker volume that every
-// sandbox container mounts read-only as the lower layer of its root (see
-// init.sh). An overlay on the container's own root would be the second level
-// of overlays, and the kernel allows only two: the learner could not stack one
-// of their own, as lessons about image layers do.
+// The read-only volumes every sandbox container mounts:
+// - the sandbox image's tree, copied once, the lower layer of the sandbox's
+//   root (through an idmapped mount). An overlay on the container's own root
+//   would be the second level of overlays, and the kernel allows only two: the
+//   learner could not stack one of their own, as lessons about image layers do;
+// - the native helper, the container's PID 1 and the way into the sandbox,
+//   the same static binary the namespaces driver runs.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type Docker from 'dockerode';
 import { SandboxError } from '../driver.js';
 
-/** Where sandbox containers mount the volume, and the tree in it. */
-export const ROOTFS_MOUNT = '/.boxlab';
-export const ROOTFS_LOWER = `${ROOTFS_MOUNT}/rootfs`;
+/** Where the populating container mounts the volume, and the tree in it. */
+const ROOTFS_MOUNT = '/.boxlab';
 export const ROOTFS_LABEL = 'boxlab.rootfs-of';
+export const HELPER_LABEL = 'boxlab.helper';
 
 // Copies the container's root (the image) into the volume once, under a lock:
 // several servers may start at once. Docker's own files (/etc/hosts...) are
@@ -56,6 +62,32 @@ export async function ensureRootfsVolume(docker: Docker, image: string, instance
       const inUse = await docker.getImage(volume.Labels?.[ROOTFS_LABEL] ?? '').inspect().then(() => true, () => false);
       if (!inUse) await docker.getVolume(volume.Name).remove().catch(() => {});
     }
+  }
+  return name;
+}
+
+/** Makes sure a volume holding `helper` (as boxlab-sandbox) exists; returns its name. */
+export async function ensureHelperVolume(docker: Docker, image: string, instance: string, helper: string): Promise<string> {
+  const digest = createHash('sha256').update(readFileSync(helper)).digest('hex').slice(0, 16);
+  const name = `boxlab-helper-${digest}`;
+  // named by its content: once there, it is the right one
+  if (await docker.getVolume(name).inspect().then(() => true, () => false)) return name;
+  await docker.createVolume({ Name: name, Labels: { [HELPER_LABEL]: digest } });
+  const container = await docker.createContainer({
+    Image: image,
+    Entrypoint: ['true'],
+    Cmd: [],
+    Labels: { 'boxlab.instance': instance },
+    HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: name, Target: '/helper' }] },
+  });
+  try {
+    const tar = spawn('tar', ['-C', path.dirname(helper), '--owner=0', '--group=0', '-c', path.basename(helper)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await container.putArchive(tar.stdout, { path: '/helper' });
+  } catch (err) {
+    await docker.getVolume(name).remove().catch(() => {});
+    throw new SandboxError(`copying the sandbox helper into volume ${name} failed: ${(err as Error).message}`);
+  } finally {
+    await container.remove({ force: true }).catch(() => {});
   }
   return name;
 }
