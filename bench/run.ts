@@ -2,6 +2,7 @@
 // them to bench-results.json as [{name, value, unit, target}].
 import { writeFileSync } from 'node:fs';
 import { meets, type BenchResult } from './result.js';
+import { benchAttacks } from './attacks.js';
 import { benchChecks } from './checks.js';
 import { benchPlayer } from './player.js';
 import { benchSandboxes } from './sandbox.js';
@@ -11,6 +12,7 @@ import { benchWorkshop } from './workshop.js';
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['sandboxes', benchSandboxes],
   ['terminal', benchTerminal],
+  ['attacks', benchAttacks],
   ['checks', benchChecks],
   ['player', benchPlayer],
   ['workshop', benchWorkshop],

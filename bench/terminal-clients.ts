@@ -9,9 +9,11 @@ import headless from '@xterm/headless';
 import WebSocket from 'ws';
 import { DIST_DIR } from '../server/paths.js';
 import { TerminalLink, type LinkScreen, type SocketLike } from '../web/terminal/link.js';
-import type { Learner } from '../test/helpers/server.js';
+import { decodeServer, encodeClient, type ClientMessage } from '../server/terminal/protocol.js';
+import { Learner } from '../test/helpers/server.js';
 
 const { Terminal } = headless;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A headless xterm.js that reports when a marker has been parsed (the moment a learner would see it). */
 export class MarkerScreen implements LinkScreen {
@@ -135,6 +137,74 @@ export async function startServerProcess(instance: string, extraArgs: string[] =
         child.kill('SIGTERM');
       }),
   };
+}
+
+export interface Terminal {
+  learner: Learner;
+  sandbox: string;
+  id: string;
+}
+
+export async function newTerminal(server: ServerProcess, cols = 80, rows = 24): Promise<Terminal> {
+  const learner = await Learner.visit(server.url);
+  const sandbox = (await learner.createSandbox()).id;
+  const id = (await learner.createTerminal(sandbox, { cols, rows })).id;
+  return { learner, sandbox, id };
+}
+
+/** A bare client that times keystroke echoes: it acknowledges output at once and parses nothing. */
+export class EchoProbe {
+  private waiting: ((at: number) => void) | undefined;
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const msg = decodeServer(new Uint8Array(data));
+      if (msg.type !== 'output') return;
+      const at = performance.now();
+      this.send({ type: 'ack', bytes: msg.data.length });
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting?.(at);
+    });
+  }
+
+  static async open(t: Terminal): Promise<EchoProbe> {
+    const ws = new WebSocket(t.learner.wsUrl(t.id), { headers: { cookie: t.learner.cookie, origin: t.learner.origin } });
+    const snapshot = new Promise<void>((resolve) => ws.on('message', (data: Buffer) => data[0] === 0x01 && resolve()));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const probe = new EchoProbe(ws);
+    probe.send({ type: 'hello', cols: 80, rows: 24 });
+    await snapshot;
+    await sleep(50); // the prompt's last bytes
+    return probe;
+  }
+
+  send(msg: ClientMessage): void {
+    this.ws.send(encodeClient(msg));
+  }
+
+  /** Milliseconds from sending a key to the first output after it (its echo). */
+  async keystroke(key: string): Promise<number> {
+    const echoed = new Promise<number>((resolve) => (this.waiting = resolve));
+    const sent = performance.now();
+    this.send({ type: 'input', data: new TextEncoder().encode(key) });
+    return (await echoed) - sent;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Types x, backspace, x, backspace... and times each echo. */
+export async function echoSamples(probes: EchoProbe[], count: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const probe = probes[i % probes.length]!;
+    const key = Math.floor(i / probes.length) % 2 === 0 ? 'x' : '\x7f';
+    samples.push(await probe.keystroke(key));
+    await sleep(2);
+  }
+  return samples;
 }
 
 export type { Learner };

@@ -171,6 +171,7 @@ export class AutoChecker {
     if (!this.stopped) this.options.onChecking?.({ exerciseId: target.id, trigger, lookahead });
     const r = await runner.check(sandboxId, target.check, {
       key: JSON.stringify([sandboxId, lessonId, target.id]),
+      owner: learnerId,
       ...(target.timeoutMs ? { timeoutMs: target.timeoutMs } : {}),
       env,
     });

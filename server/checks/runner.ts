@@ -44,6 +44,8 @@ export interface RunOptions {
    * key waits for a slot shares that one's result.
    */
   key?: string;
+  /** Who the fair share of check slots is counted for: the learner (all their sandboxes together). Default: the sandbox. */
+  owner?: string;
 }
 
 export interface CheckRunnerOptions {
@@ -89,7 +91,7 @@ export class CheckRunner {
 
   /** Runs a check script; throws only when the sandbox cannot run it (SandboxError). */
   check(sandboxId: string, script: string, options: RunOptions = {}): Promise<CheckResult> {
-    return this.schedule(sandboxId, options.key ? `check:${options.key}` : undefined, async (queuedMs) => {
+    return this.schedule(options.owner ?? sandboxId, options.key ? `check:${options.key}` : undefined, async (queuedMs) => {
       const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
       const r = await this.exec(sandboxId, script, timeoutMs, options.env);
       const output = r.stdout;
@@ -107,7 +109,7 @@ export class CheckRunner {
 
   /** Runs a hint script: what it prints is what the learner reads. */
   hint(sandboxId: string, script: string, options: RunOptions = {}): Promise<HintResult> {
-    return this.schedule(sandboxId, options.key ? `hint:${options.key}` : undefined, async () => {
+    return this.schedule(options.owner ?? sandboxId, options.key ? `hint:${options.key}` : undefined, async () => {
       const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
       const r = await this.exec(sandboxId, script, timeoutMs, options.env);
       let text = stripControls(r.stdout).trim();
@@ -127,7 +129,7 @@ export class CheckRunner {
   }
 
   /** Waits for the previous run of `key` and for a free slot, sharing a run that is still waiting. */
-  private schedule<T>(sandboxId: string, key: string | undefined, run: (queuedMs: number) => Promise<T>): Promise<T> {
+  private schedule<T>(owner: string, key: string | undefined, run: (queuedMs: number) => Promise<T>): Promise<T> {
     if (key) {
       const waiting = this.waiting.get(key);
       if (waiting) return waiting as Promise<T>;
@@ -137,7 +139,7 @@ export class CheckRunner {
     const self: { promise?: Promise<T> } = {};
     self.promise = (async () => {
       await previous?.catch(() => {});
-      const release = await this.slots.acquire(sandboxId);
+      const release = await this.slots.acquire(owner);
       if (key) {
         this.waiting.delete(key);
         this.running.set(key, self.promise!);

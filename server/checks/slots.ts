@@ -1,5 +1,5 @@
 // Check slots shared by every learner, shared fairly: at most `limit` holders
-// at once, no owner (a sandbox) more than `perOwner` of them however many it
+// at once, no owner (a learner) more than `perOwner` of them however many it
 // asks for, and a freed slot goes to the waiting owner holding the fewest.
 // So a learner whose checks are slow (or made slow on purpose) waits for their
 // own, never makes anyone else wait.

@@ -258,7 +258,7 @@ export class LessonPlayer {
     if (!exercise.hint) throw new PlayerError('not-found', `exercise ${exerciseId} has no hint script`);
     const run = this.runs.get(key(learnerId, lessonId));
     if (!run?.sandboxId || run.step !== 'ready') throw new PlayerError('bad-request', 'start the lesson first');
-    const r = await this.options.runner.hint(run.sandboxId, exercise.hint.text, { key: JSON.stringify([run.sandboxId, lessonId, exerciseId]), env: lessonEnv() });
+    const r = await this.options.runner.hint(run.sandboxId, exercise.hint.text, { key: JSON.stringify([run.sandboxId, lessonId, exerciseId]), owner: learnerId, env: lessonEnv() });
     return r.text;
   }
 

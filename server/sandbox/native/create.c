@@ -79,6 +79,8 @@ static void report(int fd, const char *text) {
 }
 
 int cmd_create(int argc, char **argv) {
+  /* nothing of the server's: not one descriptor above the standard three (a terminal's master, say) */
+  close_fds_from(3, -1);
   /* the spec first (standard input, or the argument: a container's), the init cannot talk to us once it runs */
   char *spec = argc >= 3 ? strdup(argv[2]) : read_all(0);
   char *cursor = spec;
