@@ -20,7 +20,9 @@ export type LearnerEvent =
     }
   | { type: 'hint'; learnerId: string; lessonId: string; exerciseId: string; count: number; at: number }
   | { type: 'solution'; learnerId: string; lessonId: string; exerciseId: string; at: number }
-  | { type: 'reset'; learnerId: string; lessonId: string; at: number };
+  | { type: 'reset'; learnerId: string; lessonId: string; at: number }
+  /** Waiting in line for a sandbox (the server is full): the place, 0 once no longer waiting. */
+  | { type: 'waiting'; learnerId: string; lessonId: string; position: number; at: number };
 
 /** Shown on a learner's page. */
 export type LearnerNotice =

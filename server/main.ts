@@ -6,7 +6,13 @@ import { CheckRunner } from './checks/runner.js';
 import { probeHostFacts } from './checks/probe.js';
 import type { Config } from './config.js';
 import { LearnerBus } from './events.js';
+import { Admission } from './http/admission.js';
 import { createApp } from './http/app.js';
+import { ConnectionGuard, connectionLimits, descriptorLimit } from './http/connections.js';
+import { makeEdge } from './http/edge.js';
+import { HostPolicy } from './http/hosts.js';
+import { Metrics } from './metrics.js';
+import { hostCapacity } from './sandbox/capacity.js';
 import { Identity, loadIdentityKey } from './http/identity.js';
 import { learnerSockets } from './http/learner-socket.js';
 import { formatIssue } from './labs/model.js';
@@ -51,8 +57,17 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
       player?.sandboxEnded(id);
       hooks.onEnded?.(id, reason);
     },
+    onIdleWarning: (id, inMs) => {
+      player?.idleWarning(id, inMs);
+      hooks.onIdleWarning?.(id, inMs);
+    },
   });
-  log.info({ driver: config.driver, instance: config.instance }, 'sandbox engine ready');
+  log.info({ driver: config.driver, instance: config.instance, capacity: sandboxes.capacity }, 'sandbox engine ready');
+  if (!config.maxSandboxes) {
+    // what the operator needs to know before a room arrives
+    const { reason } = hostCapacity(config.limits);
+    process.stderr.write(`boxlab: capacity: ${reason} (--max-sandboxes overrides)\n`);
+  }
   terminals = new TerminalRegistry(sandboxes, { graceMs: config.terminalGraceMs, log });
   const identityKey = await loadIdentityKey(config.dataDir);
   const identity = new Identity(identityKey);
@@ -64,10 +79,18 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
   const db = openDb(config.database);
   const store = new ProgressStore(db);
   const bus = new LearnerBus((err) => log.error({ err }, 'learner event listener failed'));
+  let port = config.port;
+  const metrics = new Metrics({
+    sandboxes: () => ({ running: sandboxes.count, capacity: sandboxes.capacity, waiting: sandboxes.waiting }),
+    terminals: () => terminals!.count,
+    connections: () => connections.connections,
+    usage: () => Promise.all(sandboxes.list().map((s) => sandboxes.usage(s.id).catch(() => ({ memoryBytes: 0, cpuSeconds: 0 })))),
+  });
   const runner = new CheckRunner({
     executor: sandboxes,
     ...(catalog.library ? { library: catalog.library.text } : {}),
     concurrency: config.checkConcurrency || 4 * Math.max(1, os.availableParallelism()),
+    onResult: (kind, r) => metrics.check(kind, r.timedOut ? 'timeout' : r.passed ? 'passed' : 'failed', r.durationMs / 1000),
   });
   // probed on first need (a throwaway sandbox), not at startup
   let facts: Promise<HostFacts> | undefined;
@@ -86,18 +109,39 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
 
   const workshops = startWorkshops({ config, db, bus, key: identityKey, catalog, player, log });
 
-  const app = createApp({ sandboxes, terminals, identity, ownership, player, workshops, listenHost: config.host, log });
-  const sockets = terminalSockets({ terminals, identity, ownership, listenHost: config.host, log });
-  const learnerChannel = learnerSockets({ player, bus, identity, listenHost: config.host, log });
-  const instructorChannel = workshopSockets({ workshops, terminals, ownership, listenHost: config.host, log });
+  // the edge: the names this server answers to, the sockets and the shares a client may hold
+  const limits = connectionLimits(descriptorLimit(), config.connectionsPerAddress);
+  // behind a proxy every socket is the proxy's: addresses are counted per request instead
+  if (config.trustProxy) limits.perAddress = limits.total;
+  const connections = new ConnectionGuard(limits, (reason, address) => edge.refused(reason, address));
+  const edge = makeEdge({
+    hosts: new HostPolicy({ listenHost: config.host, port: () => port, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) }),
+    connections,
+    admission: new Admission({
+      newLearners: { burst: config.newLearnersPerAddress, perSecond: 0.2 },
+      sandboxesPerAddress: config.sandboxesPerAddress || Math.max(1, Math.floor(sandboxes.capacity / 4)),
+      sandboxesOf: (learner) => ownership.sandboxesOf(learner).length,
+      vouchedFor: (learner) => workshops.vouchesFor(learner),
+      onRefused: (address) => edge.refused('sandboxes-per-address', address),
+    }),
+    trustProxy: config.trustProxy,
+    log,
+    count: (reason) => metrics.refusal(reason),
+  });
+  const app = createApp({ sandboxes, terminals, identity, ownership, player, workshops, edge, metrics: { route: metrics.route((req) => workshops.auth.authorizes(req)) }, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), log });
+  if (config.trustProxy) app.set('trust proxy', true);
+  const sockets = terminalSockets({ terminals, identity, ownership, edge, log });
+  const learnerChannel = learnerSockets({ player, bus, identity, edge, log });
+  const instructorChannel = workshopSockets({ workshops, terminals, ownership, edge, log });
   const server = http.createServer(app);
+  connections.attach(server);
   server.on('upgrade', (req, socket, head) => (learnerChannel.handles(req) ? learnerChannel : instructorChannel.handles(req) ? instructorChannel : sockets).handleUpgrade(req, socket, head));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info({ url }, 'boxlab is listening');
   const registry = terminals;

@@ -3,6 +3,7 @@
 // learner may access (ownership.ts); anything else is "not found".
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
+import type { Edge } from './edge.js';
 import { SandboxError } from '../sandbox/driver.js';
 import type { SandboxManager } from '../sandbox/manager.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
@@ -17,6 +18,8 @@ export interface ApiDeps {
   log?: Logger;
   /** Sandboxes one learner may hold at once. */
   maxSandboxesPerLearner?: number;
+  /** Fair shares per client address. */
+  edge?: Edge;
 }
 
 export class HttpError extends Error {
@@ -66,6 +69,8 @@ export function apiRouter(deps: ApiDeps): express.Router {
     const learner = learnerOf(res);
     const mine = ownership.sandboxesOf(learner).filter((id) => sandboxes.has(id));
     if (mine.length >= perLearner) throw new HttpError(409, `you already have ${mine.length} sandboxes; delete one to start another`);
+    const refused = deps.edge?.admission.refusal(learner);
+    if (refused) throw new HttpError(429, refused);
     const info = await sandboxes.create();
     ownership.claim(info.id, learner);
     deps.log?.info({ sandbox: info.id, learner }, 'sandbox created');

@@ -79,11 +79,20 @@ export class Identity {
     return `${LEARNER_COOKIE}=${value}; Path=/; Max-Age=${MAX_AGE_S}; HttpOnly; SameSite=Lax${isHttps(req) ? '; Secure' : ''}`;
   }
 
-  /** Express middleware: every request gets a learner (`learnerOf(res)`), a new visitor a new cookie. */
-  middleware() {
+  /**
+   * Express middleware: every request gets a learner (`learnerOf(res)`), a new
+   * visitor a new cookie, unless `mayIssue` says how long to wait (429).
+   */
+  middleware(mayIssue: (req: Request) => number = () => 0) {
     return (req: Request, res: Response, next: NextFunction) => {
       let learner = this.fromRequest(req);
       if (!learner) {
+        const wait = mayIssue(req);
+        if (wait > 0) {
+          res.set('Retry-After', String(Math.ceil(wait / 1000)));
+          res.status(429).json({ error: `too many new visitors from your network; try again in ${Math.ceil(wait / 1000)} s` });
+          return;
+        }
         const issued = this.issue();
         learner = issued.id;
         res.append('Set-Cookie', this.setCookieHeader(issued.cookie, req));

@@ -10,7 +10,7 @@ import type { LearnerBus, LearnerNotice } from '../events.js';
 import type { Logger } from '../log.js';
 import type { LessonPlayer, PlayerUpdate } from '../player/player.js';
 import type { Identity } from './identity.js';
-import { hostAllowed, sameOrigin } from './security.js';
+import { admitUpgrade, type Edge } from './edge.js';
 import { refuseUpgrade } from './upgrade.js';
 
 export const LEARNER_SOCKET_PATH = '/ws/learner';
@@ -22,7 +22,7 @@ export interface LearnerSocketDeps {
   player: LessonPlayer;
   bus: LearnerBus;
   identity: Identity;
-  listenHost: string;
+  edge: Edge;
   log?: Logger;
 }
 
@@ -41,9 +41,8 @@ export function learnerSockets(deps: LearnerSocketDeps) {
 
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       socket.on('error', () => {});
-      if (!hostAllowed(req, deps.listenHost)) return refuseUpgrade(socket, 403, 'this boxlab server only answers to its own address');
-      if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'cross-origin WebSocket refused');
       const learner = deps.identity.fromRequest(req);
+      if (!admitUpgrade(req, socket, deps.edge, learner)) return;
       if (!learner) return refuseUpgrade(socket, 401, 'no learner cookie: load a boxlab page first');
       wss.handleUpgrade(req, socket, head, (ws) => {
         const send = (message: LearnerMessage) => {

@@ -9,10 +9,11 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Lesson } from '../labs/model.js';
 import { renderLesson, renderSolution, type LessonView } from '../labs/render.js';
 import type { Logger } from '../log.js';
-import { LessonPlayer, PlayerError } from '../player/player.js';
+import { LessonPlayer, PlayerError, type StartOutcome } from '../player/player.js';
 import type { SandboxManager } from '../sandbox/manager.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import { apiErrors, HttpError } from './api.js';
+import type { Admission } from './admission.js';
 import { learnerOf } from './identity.js';
 
 export interface LessonRoutesDeps {
@@ -21,6 +22,8 @@ export interface LessonRoutesDeps {
   terminals: TerminalRegistry;
   /** The built lesson page. */
   lessonPage: string;
+  /** Fair shares per client address (a network's share of sandboxes). */
+  admission?: Admission;
   log?: Logger;
 }
 
@@ -150,21 +153,33 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
       ...(unavailable ? { unavailable } : {}),
       previous: neighbour(index > 0 ? list[index - 1] : undefined) ?? null,
       next: neighbour(list[index + 1]) ?? null,
-      run: run ? { step: run.step, ...(run.error ? { error: run.error } : {}), sandbox: run.sandboxId ? (sandboxJson(run.sandboxId) ?? null) : null } : null,
+      run: run ? { step: run.step, ...(run.error ? { error: run.error } : {}), ...(run.place ? { place: run.place } : {}), sandbox: run.sandboxId ? (sandboxJson(run.sandboxId) ?? null) : null } : null,
     });
   });
 
+  // the sandbox; or, the server being full, 202 and a place in line (the lesson starts by itself)
+  const started = (res: Response, outcome: StartOutcome) => {
+    if ('queued' in outcome) res.status(202).json({ queued: outcome.queued });
+    else res.json({ sandbox: sandboxJson(outcome.sandboxId) });
+  };
+
   api.post('/:id/start', async (req, res) => {
     const lesson = lessonOf(req, res);
-    const id = await player.start(learnerOf(res), lesson.id);
-    res.json({ sandbox: sandboxJson(id) });
+    const learner = learnerOf(res);
+    started(res, await player.start(learner, lesson.id, () => deps.admission?.refusal(learner)));
   });
 
   api.post('/:id/reset', async (req, res) => {
     const lesson = lessonOf(req, res);
     confirmed(req, 'resetting a lesson');
-    const id = await player.reset(learnerOf(res), lesson.id);
-    res.json({ sandbox: sandboxJson(id) });
+    started(res, await player.reset(learnerOf(res), lesson.id));
+  });
+
+  // the learner answered the warning that their idle sandbox would be reaped
+  api.post('/:id/keep', (req, res) => {
+    const lesson = lessonOf(req, res);
+    if (!player.keep(learnerOf(res), lesson.id)) throw new HttpError(409, 'this lesson has no sandbox to keep: start it again');
+    res.status(204).end();
   });
 
   api.post('/:id/exercises/:exercise/check', async (req, res) => {
@@ -234,7 +249,7 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
 /** The player's failures, as HTTP errors. */
 function playerErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
   if (err instanceof PlayerError) {
-    const status = { 'not-found': 404, unavailable: 409, 'bad-request': 409, 'setup-failed': 500 }[err.code];
+    const status = { 'not-found': 404, unavailable: 409, 'bad-request': 409, 'setup-failed': 500, refused: 429 }[err.code];
     next(new HttpError(status, err.message));
   } else next(err);
 }

@@ -13,14 +13,14 @@ import { MAX_CLIENT_FRAME } from '../terminal/protocol.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import type { Workshops } from '../workshops/index.js';
 import type { Ownership } from './ownership.js';
-import { hostAllowed, sameOrigin } from './security.js';
+import { admitUpgrade, type Edge } from './edge.js';
 import { closeSockets, refuseUpgrade } from './upgrade.js';
 
 export interface WorkshopSocketDeps {
   workshops: Workshops;
   terminals: TerminalRegistry;
   ownership: Ownership;
-  listenHost: string;
+  edge: Edge;
   log?: Logger;
 }
 
@@ -44,8 +44,7 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
       const [pathname, query = ''] = (req.url ?? '').split('?');
       const match = WORKSHOP_SOCKET_PATH.exec(pathname!);
       if (!match) return refuseUpgrade(socket, 404, `no WebSocket at ${pathname!.slice(0, 100)}`);
-      if (!hostAllowed(req, deps.listenHost)) return refuseUpgrade(socket, 403, 'this boxlab server only answers to its own address');
-      if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'cross-origin WebSocket refused');
+      if (!admitUpgrade(req, socket, deps.edge)) return;
       if (!workshops.auth.isInstructor(req)) return refuseUpgrade(socket, 401, 'instructors only: sign in at /instructor');
       const workshop = workshops.store.get(match[1]!);
       if (!workshop) return refuseUpgrade(socket, 404, `no workshop ${match[1]}`);

@@ -28,6 +28,8 @@ export interface WorkshopRoutesDeps {
   webDir?: string;
   /** Where a learner goes once in a workshop (the lesson catalogue). */
   learnerHome?: string;
+  /** The URL learners reach the server by (--public-url): join and resume links use it. */
+  publicUrl?: string;
 }
 
 const workshopInput = z
@@ -83,7 +85,9 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
     if (!w) throw new HttpError(404, `no workshop ${String(req.params.id)}`);
     return w;
   };
-  const resumeUrl = (req: Request, w: Workshop, learnerId: string) => `${req.protocol}://${req.get('host')}/r/${w.id}/${auth.resumeToken(w.id, learnerId)}`;
+  // the public URL when there is one (behind a proxy the request's own host is the proxy's view)
+  const base = (req: Request) => deps.publicUrl?.replace(/\/$/, '') || `${req.protocol}://${req.get('host')}`;
+  const resumeUrl = (req: Request, w: Workshop, learnerId: string) => `${base(req)}/r/${w.id}/${auth.resumeToken(w.id, learnerId)}`;
   const summary = (w: Workshop) => ({ ...workshopView(w), learners: store.members(w.id).length });
 
   // ---- the instructor
@@ -130,7 +134,7 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   });
   api.get('/workshops/:id', (req, res) => {
     const w = workshopOf(req);
-    res.json({ ...summary(w), joinUrl: `${req.protocol}://${req.get('host')}/join/${w.code}` });
+    res.json({ ...summary(w), joinUrl: `${base(req)}/join/${w.code}` });
   });
   api.put('/workshops/:id', (req, res) => {
     const w = workshopOf(req);
@@ -206,7 +210,8 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   // a check runs a script in the learner's sandbox: a few a second at most, however fast the clicks (or a script)
   router.post(['/api/lessons/:id/exercises/:exercise/check', '/api/lessons/:id/exercises/:exercise/diagnose'], rateLimited(limiters.checks, (_req, res) => learnerOf(res), 'check requests'));
 
-  router.get('/api/join/:code', (req, res) => {
+  // a code is all a join needs: lookups are limited as joins are, or codes could be guessed by the thousand
+  router.get('/api/join/:code', rateLimited(limiters.lookup, clientAddress, 'join-code lookups from this address'), (req, res) => {
     const w = store.byCode(String(req.params.code));
     if (!w) throw new HttpError(404, 'no workshop has this code');
     res.json({ name: w.name, lessons: w.lessons.map((id) => ({ id, title: workshops.lesson(id)?.title ?? id })) });

@@ -12,18 +12,20 @@ import type { LabsCatalog } from '../labs/loader.js';
 import type { Exercise, Lesson } from '../labs/model.js';
 import { unmetRequirements, type HostFacts } from '../labs/requirements.js';
 import type { Disposable } from '../sandbox/driver.js';
-import type { SandboxManager } from '../sandbox/manager.js';
+import type { Place, SandboxManager, Ticket } from '../sandbox/manager.js';
 import { checkProgress } from '../store/check-progress.js';
 import type { ProgressStore } from '../store/progress.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import type { TerminalSession } from '../terminal/session.js';
 
 /** Where starting a lesson is: shown to the learner while they wait. */
-export type StartStep = 'sandbox' | 'assets' | 'setup' | 'ready' | 'failed';
+export type StartStep = 'queued' | 'sandbox' | 'assets' | 'setup' | 'ready' | 'failed';
 
 /** What a learner's open pages hear (besides the notices of the LearnerBus). */
 export type PlayerUpdate =
-  | { type: 'start'; lessonId: string; step: StartStep; error?: string }
+  | { type: 'start'; lessonId: string; step: StartStep; error?: string; place?: Place }
+  /** The lesson's sandbox will be reaped for idleness in `inMs` unless the learner uses (or keeps) it. */
+  | { type: 'idle'; lessonId: string; inMs: number }
   | { type: 'exercise'; lessonId: string; exerciseId: string; status: CheckStatus; reason?: string; trigger: 'auto' | 'demand' }
   | { type: 'reset'; lessonId: string };
 
@@ -55,10 +57,16 @@ interface Run {
   queue: Promise<unknown>;
   /** Operations queued or running. */
   busy: number;
+  /** Waiting in line for a sandbox (the server is full), and where. */
+  ticket?: Ticket;
+  place?: Place;
 }
 
+/** What asking for a lesson's sandbox gives: the sandbox, or a place in line for one. */
+export type StartOutcome = { sandboxId: string } | { queued: Place };
+
 export class PlayerError extends Error {
-  constructor(readonly code: 'not-found' | 'unavailable' | 'bad-request' | 'setup-failed', message: string) {
+  constructor(readonly code: 'not-found' | 'unavailable' | 'bad-request' | 'setup-failed' | 'refused', message: string) {
     super(message);
   }
 }
@@ -149,57 +157,130 @@ export class LessonPlayer {
   }
 
   /** The run's state, as the page shows it. */
-  runState(learnerId: string, lessonId: string): { step: StartStep; sandboxId?: string; error?: string } | undefined {
+  runState(learnerId: string, lessonId: string): { step: StartStep; sandboxId?: string; error?: string; place?: Place } | undefined {
     const run = this.runs.get(key(learnerId, lessonId));
     if (!run) return undefined;
     const alive = run.sandboxId !== undefined && this.options.sandboxes.has(run.sandboxId);
-    return { step: run.step, ...(alive ? { sandboxId: run.sandboxId } : {}), ...(run.error ? { error: run.error } : {}) };
+    return { step: run.step, ...(alive ? { sandboxId: run.sandboxId } : {}), ...(run.error ? { error: run.error } : {}), ...(run.ticket && run.place ? { place: run.place } : {}) };
+  }
+
+  /** Learners waiting in line for a sandbox, first first. */
+  queue(): Array<{ learnerId: string; lessonId: string; position: number }> {
+    return [...this.runs.values()]
+      .filter((r) => r.ticket && r.place)
+      .map((r) => ({ learnerId: r.learnerId, lessonId: r.lessonId, position: r.place!.position }))
+      .sort((a, b) => a.position - b.position);
+  }
+
+  /** The learner answered an idle warning: their lesson's sandbox stays. */
+  keep(learnerId: string, lessonId: string): boolean {
+    const run = this.runs.get(key(learnerId, lessonId));
+    if (!run?.sandboxId || !this.options.sandboxes.has(run.sandboxId)) return false;
+    this.options.sandboxes.touch(run.sandboxId);
+    return true;
+  }
+
+  /** A sandbox will be reaped soon: its learner hears of it. */
+  idleWarning(sandboxId: string, inMs: number): void {
+    const run = this.bySandbox.get(sandboxId);
+    if (run) this.update(run.learnerId, { type: 'idle', lessonId: run.lessonId, inMs });
   }
 
   /**
    * Gives the learner the lesson's sandbox, set up: the one they have if it is
    * still alive (resuming), else a new one with the setup run again. Resolves
-   * with the sandbox id once the lesson is ready.
+   * with the sandbox id once the lesson is ready; or, when the server is full,
+   * at once with the learner's place in line: the lesson then starts by itself
+   * when a sandbox frees up (start steps on the live channel), as long as one
+   * of the learner's pages is open to see it. `refusal` says why the learner
+   * may have no more sandboxes (their network's share), if so.
    */
-  async start(learnerId: string, lessonId: string): Promise<string> {
+  async start(learnerId: string, lessonId: string, refusal?: () => string | undefined): Promise<StartOutcome> {
     const lesson = this.lesson(learnerId, lessonId);
     const why = await this.unavailable(lesson);
     if (why) throw new PlayerError('unavailable', why);
     this.options.store.touchLearner(learnerId);
     const run = this.runFor(learnerId, lessonId);
     run.lastUsed = Date.now();
-    return this.serially(run, async () => {
-      if (run.step === 'ready' && run.sandboxId && this.options.sandboxes.has(run.sandboxId)) {
-        this.options.sandboxes.touch(run.sandboxId);
-        return run.sandboxId;
-      }
-      await this.evictBeyondLimit(learnerId, run);
-      this.stopChecks(run);
-      this.setStep(run, 'sandbox');
-      let sandboxId: string | undefined;
-      const began = performance.now();
-      let report;
-      try {
-        const info = await this.options.sandboxes.create();
-        sandboxId = info.id;
-        this.attach(run, sandboxId);
-        this.options.onSandbox?.(sandboxId, learnerId);
-        report = await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
-      } catch (err) {
-        return this.startFailed(run, sandboxId, err);
-      }
-      await this.startChecks(run, lesson);
-      this.setStep(run, 'ready');
-      this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId, ms: Math.round(performance.now() - began), assetsMs: report.assetsMs, setupMs: report.setupMs }, 'lesson started');
-      return sandboxId;
+    if (run.ticket) return { queued: run.place ?? { position: run.ticket.position } };
+    const alive = run.step === 'ready' && run.sandboxId !== undefined && this.options.sandboxes.has(run.sandboxId);
+    if (!alive) {
+      const refused = refusal?.();
+      if (refused) throw new PlayerError('refused', refused);
+      if (!this.options.sandboxes.hasRoom()) return { queued: this.enqueue(run) };
+    }
+    return { sandboxId: await this.serially(run, () => this.startNow(run, lesson)) };
+  }
+
+  /** Puts the run in line for a sandbox; it starts when room is kept for it, if the learner still looks. */
+  private enqueue(run: Run): Place {
+    // one place in line per learner: the lesson asked for last
+    for (const other of this.runs.values()) if (other.learnerId === run.learnerId && other.ticket) this.leaveLine(other);
+    const ticket = this.options.sandboxes.wait((place) => {
+      run.place = place;
+      this.update(run.learnerId, { type: 'start', lessonId: run.lessonId, step: 'queued', place });
+      this.options.bus.emit({ type: 'waiting', learnerId: run.learnerId, lessonId: run.lessonId, position: place.position, at: Date.now() });
     });
+    run.ticket = ticket;
+    run.place ??= { position: ticket.position };
+    run.step = 'queued';
+    void ticket.ready.then(() => {
+      if (run.ticket !== ticket) return;
+      // a learner with no page open left the line with it
+      if (!this.updateListeners.has(run.learnerId)) return this.leaveLine(run);
+      const lesson = this.options.catalog.lessons.find((l) => l.id === run.lessonId);
+      if (!lesson) return this.leaveLine(run);
+      void this.serially(run, () => this.startNow(run, lesson, ticket)).catch(() => {});
+    });
+    this.options.log?.info({ learner: run.learnerId, lesson: run.lessonId, position: run.place.position }, 'learner waits in line for a sandbox');
+    return run.place;
+  }
+
+  private leaveLine(run: Run): void {
+    run.ticket?.cancel();
+    this.doneWaiting(run);
+    if (run.step === 'queued') run.step = 'sandbox';
+  }
+
+  private doneWaiting(run: Run): void {
+    if (!run.ticket) return;
+    run.ticket = undefined;
+    run.place = undefined;
+    this.options.bus.emit({ type: 'waiting', learnerId: run.learnerId, lessonId: run.lessonId, position: 0, at: Date.now() });
+  }
+
+  private async startNow(run: Run, lesson: Lesson, ticket?: Ticket): Promise<string> {
+    if (run.step === 'ready' && run.sandboxId && this.options.sandboxes.has(run.sandboxId)) {
+      this.options.sandboxes.touch(run.sandboxId);
+      return run.sandboxId;
+    }
+    await this.evictBeyondLimit(run.learnerId, run);
+    this.stopChecks(run);
+    this.doneWaiting(run);
+    this.setStep(run, 'sandbox');
+    let sandboxId: string | undefined;
+    const began = performance.now();
+    let report;
+    try {
+      const info = await this.options.sandboxes.create(undefined, ticket);
+      sandboxId = info.id;
+      this.attach(run, sandboxId);
+      this.options.onSandbox?.(sandboxId, run.learnerId);
+      report = await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
+    } catch (err) {
+      return this.startFailed(run, sandboxId, err);
+    }
+    await this.startChecks(run, lesson);
+    this.setStep(run, 'ready');
+    this.options.log?.info({ learner: run.learnerId, lesson: run.lessonId, sandbox: sandboxId, ms: Math.round(performance.now() - began), assetsMs: report.assetsMs, setupMs: report.setupMs, ...(ticket ? { queued: true } : {}) }, 'lesson started');
+    return sandboxId;
   }
 
   /**
    * Back to the lesson's start: a clean sandbox set up again, open terminals
    * ended, every exercise "to do" (hints and solutions seen stay on record).
    */
-  async reset(learnerId: string, lessonId: string): Promise<string> {
+  async reset(learnerId: string, lessonId: string): Promise<StartOutcome> {
     const lesson = this.lesson(learnerId, lessonId);
     this.options.store.touchLearner(learnerId);
     const run = this.runFor(learnerId, lessonId);
@@ -224,7 +305,7 @@ export class LessonPlayer {
     this.update(learnerId, { type: 'reset', lessonId });
     this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId }, 'lesson reset');
     // no live sandbox: the next start makes a fresh one
-    return sandboxId ?? this.start(learnerId, lessonId);
+    return sandboxId ? { sandboxId } : this.start(learnerId, lessonId);
   }
 
   /** Checks an exercise now, as the learner asked. */

@@ -4,6 +4,7 @@ import type { SandboxDriver } from './driver.js';
 import { DockerDriver } from './docker/driver.js';
 import { connectEngine } from './docker/engine.js';
 import { defaultSandboxImage, hasImage, importSandboxImage } from './docker/image.js';
+import { hostCapacity } from './capacity.js';
 import { SandboxManager } from './manager.js';
 import { NamespacesDriver } from './namespaces/driver.js';
 import { checkHost } from './namespaces/preflight.js';
@@ -12,6 +13,7 @@ import { ensureRootfs, type RootfsProgress } from './rootfs.js';
 export interface EngineHooks {
   onRootfsProgress?: (progress: RootfsProgress) => void;
   onEnded?: (id: string, reason: 'idle' | 'gone') => void;
+  onIdleWarning?: (id: string, inMs: number) => void;
 }
 
 /** Prepares what the configured driver needs (building the rootfs on first use) and starts the manager. */
@@ -35,9 +37,10 @@ export async function startSandboxEngine(config: Config, hooks: EngineHooks = {}
     });
   }
   manager = new SandboxManager(driver, {
-    maxSandboxes: config.maxSandboxes,
+    maxSandboxes: config.maxSandboxes || hostCapacity(config.limits).sandboxes,
     idleTimeoutMs: config.idleTimeoutMs,
     ...(hooks.onEnded ? { onEnded: hooks.onEnded } : {}),
+    ...(hooks.onIdleWarning ? { onIdleWarning: hooks.onIdleWarning } : {}),
   });
   await manager.start();
   return manager;

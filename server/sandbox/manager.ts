@@ -1,6 +1,8 @@
 // Sandboxes as the rest of the server sees them: any driver, plus the rules
-// that do not depend on the driver: how many may exist at once, and that one
-// nobody has used for a while is destroyed.
+// that do not depend on the driver: how many may exist at once, a line to
+// wait in when there is no room (a freed sandbox goes to whoever waited
+// longest), and that one nobody has used for a while is destroyed, after a
+// warning its owner can answer.
 import type { CreateOptions, ExecOptions, ExecResult, PtyOptions, ResourceUsage, SandboxDriver, SandboxInfo, SandboxPty } from './driver.js';
 import { SandboxError } from './driver.js';
 
@@ -12,17 +14,132 @@ export interface SandboxManagerOptions {
   reapIntervalMs?: number;
   /** Told when a sandbox is reaped for idleness or ends by itself. */
   onEnded?: (id: string, reason: 'idle' | 'gone') => void;
+  /** How long before reaping an idle sandbox its owner is warned (default: 2 minutes, at most a quarter of the idle timeout). */
+  warnBeforeMs?: number;
+  /** Told once when an idle sandbox will be reaped in `inMs` unless it is used (or kept). */
+  onIdleWarning?: (id: string, inMs: number) => void;
 }
+
+/** A place in line for a sandbox. */
+export interface Ticket {
+  /** 1 for the next to get one; 0 once there is room for this one. */
+  readonly position: number;
+  /** Resolves once room is kept for this ticket: create() with it then. */
+  readonly ready: Promise<void>;
+  /** Leaves the line (or gives back the room kept for it). */
+  cancel(): void;
+}
+
+/** A ticket's place and the wait to expect, for whoever waits. */
+export interface Place {
+  position: number;
+  /** Expected wait, from how often sandboxes freed lately; undefined before any did. */
+  estimateMs?: number;
+}
+
+interface Waiting {
+  position: number;
+  admitted: boolean;
+  done: boolean;
+  admit: () => void;
+  onPlace: (place: Place) => void;
+  expire?: NodeJS.Timeout;
+}
+
+/** Room kept for an admitted ticket that never creates its sandbox is given to the next after this. */
+const ADMITTED_FOR_MS = 30_000;
 
 export class SandboxManager {
   private readonly lastUsed = new Map<string, number>();
+  private readonly warned = new Set<string>();
   private pending = 0;
+  /** Room kept for admitted tickets. */
+  private kept = 0;
+  private readonly line: Waiting[] = [];
+  private readonly tickets = new WeakMap<Ticket, Waiting>();
+  /** Milliseconds between sandboxes freeing, smoothed; and when the last freed. */
+  private freeInterval: number | undefined;
+  private lastFreed: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(readonly driver: SandboxDriver, private readonly options: SandboxManagerOptions) {}
 
   get count(): number {
     return this.lastUsed.size;
+  }
+
+  get capacity(): number {
+    return this.options.maxSandboxes;
+  }
+
+  /** Tickets waiting for room. */
+  get waiting(): number {
+    return this.line.filter((w) => !w.admitted).length;
+  }
+
+  /** Is there room for one more sandbox, nobody waiting before? */
+  hasRoom(): boolean {
+    return this.waiting === 0 && this.lastUsed.size + this.pending + this.kept < this.options.maxSandboxes;
+  }
+
+  /** A place in line: `onPlace` hears where it stands, as the line moves. */
+  wait(onPlace: (place: Place) => void): Ticket {
+    let admit!: () => void;
+    const ready = new Promise<void>((resolve) => (admit = resolve));
+    const w: Waiting = { position: 0, admitted: false, done: false, admit, onPlace };
+    this.line.push(w);
+    const ticket: Ticket = {
+      get position() {
+        return w.admitted ? 0 : w.position;
+      },
+      ready,
+      cancel: () => this.leave(w, true),
+    };
+    this.tickets.set(ticket, w);
+    this.admitNext();
+    return ticket;
+  }
+
+  private leave(w: Waiting, giveBack: boolean): void {
+    if (w.done) return;
+    w.done = true;
+    clearTimeout(w.expire);
+    const at = this.line.indexOf(w);
+    if (at >= 0) this.line.splice(at, 1);
+    if (w.admitted && giveBack) this.kept--;
+    this.admitNext();
+  }
+
+  /** Keeps room for those first in line while there is some, and tells the rest their place. */
+  private admitNext(): void {
+    for (const w of this.line) {
+      if (w.admitted) continue;
+      if (this.lastUsed.size + this.pending + this.kept >= this.options.maxSandboxes) break;
+      w.admitted = true;
+      this.kept++;
+      w.expire = setTimeout(() => this.leave(w, true), ADMITTED_FOR_MS);
+      w.expire.unref();
+      w.admit();
+    }
+    let position = 0;
+    for (const w of this.line) {
+      if (w.admitted) continue;
+      position++;
+      if (w.position === position) continue;
+      w.position = position;
+      w.onPlace({ position, ...(this.freeInterval !== undefined ? { estimateMs: Math.round(position * this.freeInterval) } : {}) });
+    }
+  }
+
+  /** A sandbox went: its room is the next in line's. */
+  private freed(): void {
+    const now = Date.now();
+    if (this.lastFreed !== undefined) {
+      const gap = now - this.lastFreed;
+      this.freeInterval = this.freeInterval === undefined ? gap : 0.7 * this.freeInterval + 0.3 * gap;
+    }
+    this.lastFreed = now;
+    this.admitNext();
   }
 
   /** Starts the driver (which removes a crashed predecessor's leftovers) and the idle reaper. */
@@ -35,8 +152,13 @@ export class SandboxManager {
     }
   }
 
-  async create(options?: CreateOptions): Promise<SandboxInfo> {
-    if (this.lastUsed.size + this.pending >= this.options.maxSandboxes) {
+  /** Creates a sandbox if there is room (or room was kept for `ticket`), else refuses with 'limit'. */
+  async create(options?: CreateOptions, ticket?: Ticket): Promise<SandboxInfo> {
+    const w = ticket && this.tickets.get(ticket);
+    if (w?.admitted && !w.done) {
+      this.leave(w, false);
+      this.kept--;
+    } else if (!this.hasRoom()) {
       throw new SandboxError(`all ${this.options.maxSandboxes} sandboxes are in use; try again in a few minutes`, 'limit');
     }
     this.pending++;
@@ -46,12 +168,16 @@ export class SandboxManager {
       return info;
     } finally {
       this.pending--;
+      // a failed create gives its room to the next in line
+      this.admitNext();
     }
   }
 
-  /** Marks a sandbox as used now (terminal input, a check...), keeping it from the reaper. */
+  /** Marks a sandbox as used now (terminal input or output, a check, its owner keeping it), keeping it from the reaper. */
   touch(id: string): void {
-    if (this.lastUsed.has(id)) this.lastUsed.set(id, Date.now());
+    if (!this.lastUsed.has(id)) return;
+    this.lastUsed.set(id, Date.now());
+    this.warned.delete(id);
   }
 
   has(id: string): boolean {
@@ -74,8 +200,13 @@ export class SandboxManager {
   }
 
   async destroy(id: string): Promise<void> {
-    this.lastUsed.delete(id);
-    await this.driver.destroy(id);
+    const had = this.lastUsed.delete(id);
+    this.warned.delete(id);
+    try {
+      await this.driver.destroy(id);
+    } finally {
+      if (had) this.freed();
+    }
   }
 
   usage(id: string): Promise<ResourceUsage> {
@@ -88,11 +219,27 @@ export class SandboxManager {
 
   /** The driver noticed a sandbox ended by itself. */
   gone(id: string): void {
-    if (this.lastUsed.delete(id)) this.options.onEnded?.(id, 'gone');
+    if (!this.lastUsed.delete(id)) return;
+    this.warned.delete(id);
+    this.options.onEnded?.(id, 'gone');
+    this.freed();
   }
 
+  private get warnBeforeMs(): number {
+    return this.options.warnBeforeMs ?? Math.min(120_000, this.options.idleTimeoutMs / 4);
+  }
+
+  /** Destroys sandboxes unused for the idle timeout; warns those that will be, once, a little before. */
   async reapIdle(now = Date.now()): Promise<string[]> {
-    const idle = [...this.lastUsed].filter(([, used]) => now - used >= this.options.idleTimeoutMs).map(([id]) => id);
+    const timeout = this.options.idleTimeoutMs;
+    for (const [id, used] of this.lastUsed) {
+      const left = used + timeout - now;
+      if (left > 0 && left <= this.warnBeforeMs && !this.warned.has(id)) {
+        this.warned.add(id);
+        this.options.onIdleWarning?.(id, left);
+      }
+    }
+    const idle = [...this.lastUsed].filter(([, used]) => now - used >= timeout).map(([id]) => id);
     for (const id of idle) {
       await this.destroy(id).catch(() => {});
       this.options.onEnded?.(id, 'idle');
@@ -102,6 +249,7 @@ export class SandboxManager {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    for (const w of [...this.line]) this.leave(w, true);
     this.lastUsed.clear();
     await this.driver.close();
   }

@@ -41,6 +41,11 @@ export class TerminalRegistry {
     });
   }
 
+  /** Terminals open now. */
+  get count(): number {
+    return this.terminals.size;
+  }
+
   get maxPerSandbox(): number {
     return this.options.maxPerSandbox ?? 8;
   }
@@ -56,6 +61,12 @@ export class TerminalRegistry {
     const pty = this.sandboxes.spawnPty(sandboxId, this.options.shell ?? ['bash', '-l'], size);
     const id = `term-${randomBytes(6).toString('hex')}`;
     let lastTouch = 0;
+    const touch = () => {
+      const now = Date.now();
+      if (now - lastTouch < TOUCH_EVERY_MS) return;
+      lastTouch = now;
+      this.sandboxes.touch(sandboxId);
+    };
     const log = this.options.log?.child({ terminal: id, sandbox: sandboxId });
     const session = new TerminalSession({
       id,
@@ -66,12 +77,9 @@ export class TerminalRegistry {
       mirror: this.mirrors.open(size.cols, size.rows),
       ...(this.options.flow ? { flow: this.options.flow } : {}),
       ...(this.options.settleMs !== undefined ? { settleMs: this.options.settleMs } : {}),
-      onInput: () => {
-        const now = Date.now();
-        if (now - lastTouch < TOUCH_EVERY_MS) return;
-        lastTouch = now;
-        this.sandboxes.touch(sandboxId);
-      },
+      // input and output alike are the learner's use of the sandbox, which keeps it from the idle reaper
+      onInput: () => touch(),
+      onOutput: () => touch(),
       onError: (err) => log?.error({ err }, 'terminal listener failed'),
     });
     this.terminals.set(id, session);

@@ -119,6 +119,8 @@ export interface TerminalSessionOptions {
   settleMs?: number;
   /** Hears the learner's input (to keep the sandbox from the idle reaper). */
   onInput?: () => void;
+  /** Output came from the shell (a long job printing is the learner's use too). */
+  onOutput?: () => void;
   onError?: (err: unknown) => void;
 }
 
@@ -361,6 +363,7 @@ export class TerminalSession {
 
   private onPtyData(chunk: Buffer): void {
     this.activity.output();
+    this.options.onOutput?.();
     this.batch.push(chunk);
     this.batchSize += chunk.length;
     // batch while the writer's xterm.js is busy; a writer running dry gets bytes at once

@@ -68,6 +68,12 @@ export class InstructorAuth {
     return `${INSTRUCTOR_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${isHttps(req) ? '; Secure' : ''}`;
   }
 
+  /** The instructor, by session or by their secret as a bearer token (for machines: /metrics). */
+  authorizes(req: IncomingMessage): boolean {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    return this.isInstructor(req) || (bearer !== undefined && this.secretMatches(bearer));
+  }
+
   /** Express middleware: 401 unless signed in as the instructor. */
   required() {
     return (req: Request, res: Response, next: NextFunction) => {

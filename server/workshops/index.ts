@@ -39,6 +39,7 @@ export interface WorkshopsOptions {
 // a whole room joins from behind one NAT address: the per-address limit is for floods, the per-learner one for scripts
 export const DEFAULT_LIMITS = {
   join: { burst: 150, perSecond: 5 },
+  lookup: { burst: 60, perSecond: 2 },
   joinPerLearner: { burst: 5, perSecond: 0.2 },
   login: { burst: 5, perSecond: 0.1 },
   checks: { burst: 10, perSecond: 1 },
@@ -50,7 +51,7 @@ export class Workshops {
   readonly store: WorkshopStore;
   readonly auth: InstructorAuth;
   readonly hub: DashboardHub;
-  readonly limiters: { join: RateLimiter; joinPerLearner: RateLimiter; login: RateLimiter; checks: RateLimiter };
+  readonly limiters: { join: RateLimiter; lookup: RateLimiter; joinPerLearner: RateLimiter; login: RateLimiter; checks: RateLimiter };
   readonly bus: LearnerBus;
   private readonly now: () => number;
 
@@ -63,10 +64,20 @@ export class Workshops {
     const limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.limiters = {
       join: new RateLimiter(limits.join, this.now),
+      lookup: new RateLimiter(limits.lookup, this.now),
       joinPerLearner: new RateLimiter(limits.joinPerLearner, this.now),
       login: new RateLimiter(limits.login, this.now),
       checks: new RateLimiter(limits.checks, this.now),
     };
+  }
+
+  /** Is the learner a member of a workshop that is open now? (Its capacity counts them, not their network.) */
+  vouchesFor(learnerId: string): boolean {
+    const now = this.now();
+    return this.store.membershipsOf(learnerId).some((m) => {
+      const w = this.store.get(m.workshopId);
+      return w !== undefined && (w.endsAt === undefined || w.endsAt === null || w.endsAt > now);
+    });
   }
 
   lessons(): LessonOutline[] {

@@ -239,11 +239,11 @@ it('says which lessons this host cannot run and why, skips broken ones, and says
     expect(refused.status).toBe(409);
     expect((await refused.json()).error).toBe(unavailable.unavailable);
 
-    // the one sandbox this server allows goes to the first learner; the next one is told plainly
+    // the one sandbox this server allows goes to the first learner; the next one waits in line, and is told where
     expect((await post(learner, `/api/lessons/${available.id}/start`)).status).toBe(200);
     const late = await post(await small.learner(), `/api/lessons/${available.id}/start`);
-    expect(late.status).toBe(503);
-    expect((await late.json()).error).toMatch(/all 1 sandboxes are in use; try again in a few minutes/);
+    expect(late.status).toBe(202);
+    expect(await late.json()).toEqual({ queued: { position: 1 } });
   } finally {
     await small.close();
     await fs.rm(labs, { recursive: true, force: true });

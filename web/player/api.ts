@@ -45,8 +45,17 @@ export interface LessonJson {
   unavailable?: string;
   previous: { id: string; title: string } | null;
   next: { id: string; title: string } | null;
-  run: { step: string; error?: string; sandbox: SandboxInfo | null } | null;
+  run: { step: string; error?: string; place?: Place; sandbox: SandboxInfo | null } | null;
 }
+
+/** A place in line for a sandbox, the server being full. */
+export interface Place {
+  position: number;
+  estimateMs?: number;
+}
+
+/** What starting a lesson gives: its sandbox, or a place in line (the lesson then starts by itself). */
+export type Started = { sandbox: SandboxInfo } | { queued: Place };
 
 const base = (lesson: string) => `/api/lessons/${encodeURIComponent(lesson)}`;
 const ex = (lesson: string, exercise: string) => `${base(lesson)}/exercises/${encodeURIComponent(exercise)}`;
@@ -54,8 +63,9 @@ const ex = (lesson: string, exercise: string) => `${base(lesson)}/exercises/${en
 export const lessons = {
   catalogue: () => call<{ lessons: CatalogueEntry[] }>('GET', '/api/lessons').then((r) => r.lessons),
   lesson: (id: string) => call<LessonJson>('GET', base(id)),
-  start: (id: string) => call<{ sandbox: SandboxInfo }>('POST', `${base(id)}/start`),
-  reset: (id: string) => call<{ sandbox: SandboxInfo }>('POST', `${base(id)}/reset`, { confirm: true }),
+  start: (id: string) => call<Started>('POST', `${base(id)}/start`),
+  reset: (id: string) => call<Started>('POST', `${base(id)}/reset`, { confirm: true }),
+  keep: (id: string) => call<void>('POST', `${base(id)}/keep`),
   check: (id: string, exercise: string) => call<{ passed: boolean; reason: string; done: boolean }>('POST', `${ex(id, exercise)}/check`),
   hint: (id: string, exercise: string) => call<{ hints: string[]; hintsTotal: number }>('POST', `${ex(id, exercise)}/hints`),
   diagnose: (id: string, exercise: string) => call<{ text: string }>('POST', `${ex(id, exercise)}/diagnose`),

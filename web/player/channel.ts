@@ -5,7 +5,8 @@ import { socketUrl } from '../terminal/api.js';
 
 export type ChannelMessage =
   | { kind: 'update'; update:
-      | { type: 'start'; lessonId: string; step: string; error?: string }
+      | { type: 'start'; lessonId: string; step: string; error?: string; place?: { position: number; estimateMs?: number } }
+      | { type: 'idle'; lessonId: string; inMs: number }
       | { type: 'exercise'; lessonId: string; exerciseId: string; status: 'checking' | 'failed' | 'done'; reason?: string; trigger: 'auto' | 'demand' }
       | { type: 'reset'; lessonId: string } }
   | { kind: 'notice'; notice:
