@@ -46,21 +46,10 @@ export interface RunningServer {
 export async function startServer(config: Config, hooks: EngineHooks = {}): Promise<RunningServer> {
   const log = createLogger(config.logLevel);
   const ownership = new Ownership();
-  let terminals: TerminalRegistry | undefined;
-  let player: LessonPlayer | undefined;
-  const sandboxes = await startSandboxEngine(config, {
-    ...hooks,
-    onEnded: (id, reason) => {
-      log.info({ sandbox: id, reason }, 'sandbox ended');
-      void terminals?.endSandbox(id);
-      ownership.release(id);
-      player?.sandboxEnded(id);
-      hooks.onEnded?.(id, reason);
-    },
-    onIdleWarning: (id, inMs) => {
-      player?.idleWarning(id, inMs);
-      hooks.onIdleWarning?.(id, inMs);
-    },
+  const sandboxes = await startSandboxEngine(config, hooks);
+  sandboxes.onEnded(({ id, reason }) => {
+    log.info({ sandbox: id, reason }, 'sandbox ended');
+    ownership.release(id);
   });
   log.info({ driver: config.driver, instance: config.instance, capacity: sandboxes.capacity }, 'sandbox engine ready');
   if (!config.maxSandboxes) {
@@ -68,7 +57,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
     const { reason } = hostCapacity(config.limits);
     process.stderr.write(`boxlab: capacity: ${reason} (--max-sandboxes overrides)\n`);
   }
-  terminals = new TerminalRegistry(sandboxes, { graceMs: config.terminalGraceMs, log });
+  const terminals = new TerminalRegistry(sandboxes, { graceMs: config.terminalGraceMs, log });
   const identityKey = await loadIdentityKey(config.dataDir);
   const identity = new Identity(identityKey);
 
@@ -82,7 +71,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
   let port = config.port;
   const metrics = new Metrics({
     sandboxes: () => ({ running: sandboxes.count, capacity: sandboxes.capacity, waiting: sandboxes.waiting }),
-    terminals: () => terminals!.count,
+    terminals: () => terminals.count,
     connections: () => connections.connections,
     usage: () => Promise.all(sandboxes.list().map((s) => sandboxes.usage(s.id).catch(() => ({ memoryBytes: 0, cpuSeconds: 0 })))),
   });
@@ -105,7 +94,8 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
         throw err;
       },
     ));
-  player = new LessonPlayer({ catalog, sandboxes, terminals, runner, store, bus, hostFacts, log, onSandbox: (id, learner) => ownership.claim(id, learner), onSandboxDestroyed: (id) => ownership.release(id) });
+  const player = new LessonPlayer({ catalog, sandboxes, terminals, runner, store, bus, hostFacts, log, onSandbox: (id, learner) => ownership.claim(id, learner) });
+  sandboxes.onIdleWarning(({ id, inMs }) => player.idleWarning(id, inMs));
 
   const workshops = startWorkshops({ config, db, bus, key: identityKey, catalog, player, log });
 

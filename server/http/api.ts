@@ -79,9 +79,7 @@ export function apiRouter(deps: ApiDeps): express.Router {
 
   router.delete('/sandboxes/:id', async (req, res) => {
     const id = ownSandbox(req, res);
-    await terminals.endSandbox(id);
-    await sandboxes.destroy(id);
-    ownership.release(id);
+    await sandboxes.destroy(id); // its terminals, run and owner let go on the manager's onEnded
     res.status(204).end();
   });
 

@@ -9,6 +9,7 @@ import { WebSocketServer } from 'ws';
 import type { LearnerBus, LearnerNotice } from '../events.js';
 import type { Logger } from '../log.js';
 import type { LessonPlayer, PlayerUpdate } from '../player/player.js';
+import { DisposableStore } from '../lifecycle.js';
 import type { Identity } from './identity.js';
 import { admitUpgrade, type Edge } from './edge.js';
 import { refuseUpgrade } from './upgrade.js';
@@ -50,14 +51,14 @@ export function learnerSockets(deps: LearnerSocketDeps) {
           if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
           ws.send(JSON.stringify(message));
         };
-        const offUpdate = deps.player.onUpdate(learner, (update) => send({ kind: 'update', update }));
-        const offNotice = deps.bus.onNotice(learner, (notice) => send({ kind: 'notice', notice }));
+        const subs = new DisposableStore();
+        subs.add(deps.player.onUpdate(learner, (update) => send({ kind: 'update', update })));
+        subs.add(deps.bus.onNotice(learner, (notice) => send({ kind: 'notice', notice })));
         // a ping now and then keeps proxies from closing a quiet channel
         const ping = setInterval(() => ws.ping(), PING_EVERY_MS);
         ws.on('close', () => {
           clearInterval(ping);
-          offUpdate();
-          offNotice();
+          subs.dispose();
         });
         ws.on('error', () => ws.terminate());
         // the page sends nothing; anything it does send is ignored

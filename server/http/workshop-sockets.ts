@@ -51,15 +51,14 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
 
       if (match[2]) {
         wss.handleUpgrade(req, socket, head, (ws) => {
-          let unsubscribe: () => void = () => {};
-          ws.on('close', () => unsubscribe());
           ws.on('error', () => {});
           ws.on('message', () => {}); // the dashboard only listens
-          unsubscribe = workshops.hub.subscribe(workshop.id, (message) => {
+          const subscription = workshops.hub.subscribe(workshop.id, (message) => {
             if (ws.readyState !== ws.OPEN) return;
             if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
             ws.send(message);
           });
+          ws.on('close', () => subscription.dispose());
         });
         return;
       }

@@ -11,7 +11,7 @@ import type { CheckStatus, LearnerBus } from '../events.js';
 import type { LabsCatalog } from '../labs/loader.js';
 import type { Exercise, Lesson } from '../labs/model.js';
 import { unmetRequirements, type HostFacts } from '../labs/requirements.js';
-import type { Disposable } from '../sandbox/driver.js';
+import { DisposableStore, Emitter, KeyedEmitter, type Disposable } from '../lifecycle.js';
 import type { Place, SandboxManager, Ticket } from '../sandbox/manager.js';
 import { checkProgress } from '../store/check-progress.js';
 import type { ProgressStore } from '../store/progress.js';
@@ -50,7 +50,8 @@ interface Run {
   step: StartStep;
   error?: string;
   checker?: AutoChecker;
-  settled: Set<() => void>;
+  /** A command settled in one of the lesson sandbox's terminals. */
+  settled: Emitter<void>;
   terminalSubs: Disposable[];
   lastUsed: number;
   /** Start, reset and stop of one run happen one after another. */
@@ -82,8 +83,6 @@ export interface PlayerOptions {
   hostFacts: () => Promise<HostFacts>;
   /** A lesson sandbox has been created for the learner (so they may use its terminals). */
   onSandbox?: (sandboxId: string, learnerId: string) => void;
-  /** The player destroyed a lesson sandbox (evicted, or its setup failed). */
-  onSandboxDestroyed?: (sandboxId: string) => void;
   /** Lesson sandboxes one learner keeps at once; starting one more ends the least recently used. */
   maxRunsPerLearner?: number;
   log?: Logger;
@@ -94,9 +93,9 @@ const key = (learnerId: string, lessonId: string) => `${learnerId}\u0000${lesson
 export class LessonPlayer {
   private readonly runs = new Map<string, Run>();
   private readonly bySandbox = new Map<string, Run>();
-  private readonly updateListeners = new Map<string, Set<(u: PlayerUpdate) => void>>();
+  private readonly updates: KeyedEmitter<string, PlayerUpdate>;
   private readonly progress;
-  private readonly created: Disposable;
+  private readonly subscriptions = new DisposableStore();
   /**
    * The lessons a learner may see and open, in order: the catalogue, previous
    * and next, and access to every lesson route come from here alone. A
@@ -105,9 +104,11 @@ export class LessonPlayer {
   lessonsFor: (learnerId: string) => Lesson[];
 
   constructor(private readonly options: PlayerOptions) {
+    this.updates = new KeyedEmitter((err) => options.log?.error({ err }, 'player update listener failed'));
     this.progress = checkProgress(options.store);
     this.lessonsFor = () => options.catalog.lessons;
-    this.created = options.terminals.onCreated((session) => this.follow(session));
+    this.subscriptions.add(options.terminals.onCreated((session) => this.follow(session)));
+    this.subscriptions.add(options.sandboxes.onEnded(({ id }) => this.sandboxEnded(id)));
   }
 
   /** The lesson, if this learner may open it. */
@@ -227,7 +228,7 @@ export class LessonPlayer {
     void ticket.ready.then(() => {
       if (run.ticket !== ticket) return;
       // a learner with no page open left the line with it
-      if (!this.updateListeners.has(run.learnerId)) return this.leaveLine(run);
+      if (!this.updates.has(run.learnerId)) return this.leaveLine(run);
       const lesson = this.options.catalog.lessons.find((l) => l.id === run.lessonId);
       if (!lesson) return this.leaveLine(run);
       void this.serially(run, () => this.startNow(run, lesson, ticket)).catch(() => {});
@@ -353,24 +354,18 @@ export class LessonPlayer {
     return exercise;
   }
 
-  /** Updates for one learner's open pages; returns the unsubscribe. */
-  onUpdate(learnerId: string, listener: (u: PlayerUpdate) => void): () => void {
-    let set = this.updateListeners.get(learnerId);
-    if (!set) this.updateListeners.set(learnerId, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.updateListeners.delete(learnerId);
-    };
+  /** Updates for one learner's open pages. */
+  onUpdate(learnerId: string, listener: (u: PlayerUpdate) => void): Disposable {
+    return this.updates.on(learnerId, listener);
   }
 
   /**
-   * A sandbox ended (reaped, destroyed): its run forgets it, and is itself
+   * A sandbox ended (reaped, destroyed, evicted, gone): its run forgets it, and is itself
    * forgotten unless something is under way in it (progress is in the store;
    * the next start makes a new run and sandbox), so the runs of learners who
    * left do not pile up in a long-lived server.
    */
-  sandboxEnded(sandboxId: string): void {
+  private sandboxEnded(sandboxId: string): void {
     const run = this.bySandbox.get(sandboxId);
     if (!run) return;
     this.stopChecks(run);
@@ -382,7 +377,7 @@ export class LessonPlayer {
   }
 
   close(): void {
-    this.created.dispose();
+    this.subscriptions.dispose();
     for (const run of this.runs.values()) this.stopChecks(run);
   }
 
@@ -396,7 +391,7 @@ export class LessonPlayer {
     const k = key(learnerId, lessonId);
     let run = this.runs.get(k);
     if (!run) {
-      run = { learnerId, lessonId, step: 'sandbox', settled: new Set(), terminalSubs: [], lastUsed: Date.now(), queue: Promise.resolve(), busy: 0 };
+      run = { learnerId, lessonId, step: 'sandbox', settled: new Emitter((err) => this.options.log?.error({ err }, 'checker failed on a settled command')), terminalSubs: [], lastUsed: Date.now(), queue: Promise.resolve(), busy: 0 };
       this.runs.set(k, run);
     }
     return run;
@@ -420,9 +415,7 @@ export class LessonPlayer {
   private follow(session: TerminalSession): void {
     const run = this.bySandbox.get(session.sandboxId);
     if (!run) return;
-    const sub = session.onCommandSettled(() => {
-      for (const listener of run.settled) listener();
-    });
+    const sub = session.onCommandSettled(() => run.settled.fire());
     run.terminalSubs.push(sub);
     // learners open and close terminals all lesson long: forget the ended ones
     session.onEnded(() => {
@@ -467,12 +460,7 @@ export class LessonPlayer {
       exercises: exercises.map((e) => ({ id: e.id, check: e.check.text, timeoutMs: e.timeoutMs })),
       progress: this.progress,
       env: lessonEnv(),
-      settled: {
-        subscribe: (listener) => {
-          run.settled.add(listener);
-          return { dispose: () => void run.settled.delete(listener) };
-        },
-      },
+      settled: run.settled.event,
       onChecking: ({ exerciseId, trigger, lookahead }) => {
         // exercises ahead of the current one are checked quietly: they usually fail
         if (!lookahead) this.checkEvent(run, exerciseId, 'checking', trigger);
@@ -504,15 +492,13 @@ export class LessonPlayer {
     for (const run of live.slice(0, Math.max(0, live.length + 1 - max))) {
       const id = run.sandboxId!;
       this.options.log?.info({ learner: learnerId, lesson: run.lessonId, sandbox: id }, 'lesson sandbox ended: the learner started another');
-      this.sandboxEnded(id);
-      await this.destroy(id);
+      await this.destroy(id, 'evicted');
     }
   }
 
-  private async destroy(sandboxId: string): Promise<void> {
-    await this.options.terminals.endSandbox(sandboxId).catch(() => {});
-    await this.options.sandboxes.destroy(sandboxId).catch((err: unknown) => this.options.log?.warn({ sandbox: sandboxId, err }, 'could not destroy a lesson sandbox'));
-    this.options.onSandboxDestroyed?.(sandboxId);
+  /** Its end reaches this player, the terminals and the owners through the manager's onEnded. */
+  private async destroy(sandboxId: string, reason: 'destroyed' | 'evicted' = 'destroyed'): Promise<void> {
+    await this.options.sandboxes.destroy(sandboxId, reason).catch((err: unknown) => this.options.log?.warn({ sandbox: sandboxId, err }, 'could not destroy a lesson sandbox'));
   }
 
   private checkEvent(run: Run, exerciseId: string, status: CheckStatus, trigger: 'auto' | 'demand', reason?: string): void {
@@ -528,12 +514,6 @@ export class LessonPlayer {
   }
 
   private update(learnerId: string, update: PlayerUpdate): void {
-    for (const listener of this.updateListeners.get(learnerId) ?? []) {
-      try {
-        listener(update);
-      } catch (err) {
-        this.options.log?.error({ err }, 'player update listener failed');
-      }
-    }
+    this.updates.fire(learnerId, update);
   }
 }

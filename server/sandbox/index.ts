@@ -12,8 +12,8 @@ import { ensureRootfs, type RootfsProgress } from './rootfs.js';
 
 export interface EngineHooks {
   onRootfsProgress?: (progress: RootfsProgress) => void;
-  onEnded?: (id: string, reason: 'idle' | 'gone') => void;
-  onIdleWarning?: (id: string, inMs: number) => void;
+  /** Hears what a listener of the manager's events threw. */
+  onError?: (err: unknown) => void;
 }
 
 /** Prepares what the configured driver needs (building the rootfs on first use) and starts the manager. */
@@ -39,8 +39,7 @@ export async function startSandboxEngine(config: Config, hooks: EngineHooks = {}
   manager = new SandboxManager(driver, {
     maxSandboxes: config.maxSandboxes || hostCapacity(config.limits).sandboxes,
     idleTimeoutMs: config.idleTimeoutMs,
-    ...(hooks.onEnded ? { onEnded: hooks.onEnded } : {}),
-    ...(hooks.onIdleWarning ? { onIdleWarning: hooks.onIdleWarning } : {}),
+    ...(hooks.onError ? { onError: hooks.onError } : {}),
   });
   await manager.start();
   return manager;

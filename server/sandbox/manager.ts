@@ -4,6 +4,7 @@
 // longest), and that one nobody has used for a while is destroyed, after a
 // warning its owner can answer.
 import type { CreateOptions, ExecOptions, ExecResult, PtyOptions, ResourceUsage, SandboxDriver, SandboxInfo, SandboxPty } from './driver.js';
+import { Emitter, type Event } from '../lifecycle.js';
 import { SandboxError } from './driver.js';
 
 export interface SandboxManagerOptions {
@@ -12,13 +13,14 @@ export interface SandboxManagerOptions {
   idleTimeoutMs: number;
   /** How often to look for idle sandboxes. */
   reapIntervalMs?: number;
-  /** Told when a sandbox is reaped for idleness or ends by itself. */
-  onEnded?: (id: string, reason: 'idle' | 'gone') => void;
   /** How long before reaping an idle sandbox its owner is warned (default: 2 minutes, at most a quarter of the idle timeout). */
   warnBeforeMs?: number;
-  /** Told once when an idle sandbox will be reaped in `inMs` unless it is used (or kept). */
-  onIdleWarning?: (id: string, inMs: number) => void;
+  /** Hears what a listener of the manager's events threw. */
+  onError?: (err: unknown) => void;
 }
+
+/** Why a sandbox ended: destroyed on request, evicted for another (the learner's fourth), reaped for idleness, or gone by itself. */
+export type EndReason = 'destroyed' | 'evicted' | 'idle' | 'gone';
 
 /** A place in line for a sandbox. */
 export interface Ticket {
@@ -61,8 +63,19 @@ export class SandboxManager {
   private freeInterval: number | undefined;
   private lastFreed: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly ended: Emitter<{ id: string; reason: EndReason }>;
+  private readonly idle: Emitter<{ id: string; inMs: number }>;
+  /** Every end of every sandbox, once, whatever ended it: what holds a sandbox lets go here. */
+  readonly onEnded: Event<{ id: string; reason: EndReason }>;
+  /** A sandbox will be reaped in `inMs` unless it is used (or kept): told once. */
+  readonly onIdleWarning: Event<{ id: string; inMs: number }>;
 
-  constructor(readonly driver: SandboxDriver, private readonly options: SandboxManagerOptions) {}
+  constructor(readonly driver: SandboxDriver, private readonly options: SandboxManagerOptions) {
+    this.ended = new Emitter(options.onError);
+    this.idle = new Emitter(options.onError);
+    this.onEnded = this.ended.event;
+    this.onIdleWarning = this.idle.event;
+  }
 
   get count(): number {
     return this.lastUsed.size;
@@ -199,9 +212,11 @@ export class SandboxManager {
     await this.driver.reset(id);
   }
 
-  async destroy(id: string): Promise<void> {
+  /** Ends a sandbox: its end is told first (terminals, runs and owners let go), then the driver destroys it. */
+  async destroy(id: string, reason: Exclude<EndReason, 'gone'> = 'destroyed'): Promise<void> {
     const had = this.lastUsed.delete(id);
     this.warned.delete(id);
+    if (had) this.ended.fire({ id, reason });
     try {
       await this.driver.destroy(id);
     } finally {
@@ -221,7 +236,7 @@ export class SandboxManager {
   gone(id: string): void {
     if (!this.lastUsed.delete(id)) return;
     this.warned.delete(id);
-    this.options.onEnded?.(id, 'gone');
+    this.ended.fire({ id, reason: 'gone' });
     this.freed();
   }
 
@@ -236,13 +251,12 @@ export class SandboxManager {
       const left = used + timeout - now;
       if (left > 0 && left <= this.warnBeforeMs && !this.warned.has(id)) {
         this.warned.add(id);
-        this.options.onIdleWarning?.(id, left);
+        this.idle.fire({ id, inMs: left });
       }
     }
     const idle = [...this.lastUsed].filter(([, used]) => now - used >= timeout).map(([id]) => id);
     for (const id of idle) {
-      await this.destroy(id).catch(() => {});
-      this.options.onEnded?.(id, 'idle');
+      await this.destroy(id, 'idle').catch((err: unknown) => this.options.onError?.(new Error(`reaping idle sandbox ${id} failed: ${(err as Error).message}`)));
     }
     return idle;
   }

@@ -14,7 +14,7 @@
 // once it has caught up with what it was sent, gets a fresh snapshot instead.
 import { CommandActivity, type CommandSettled } from './activity.js';
 import { OutputHistory } from './history.js';
-import { Listeners, type Disposable } from './listeners.js';
+import { Emitter, type Disposable } from '../lifecycle.js';
 import type { Mirror } from './mirror.js';
 import { allocOutputFrame, encodeServer, sizeError, type ErrorCode, type ServerControl } from './protocol.js';
 import type { SandboxPty } from '../sandbox/driver.js';
@@ -153,8 +153,8 @@ export class TerminalSession {
   private paused = false;
   private exit: TerminalExit | undefined;
   private readonly syncs = new Set<Promise<void>>();
-  private readonly viewerCount: Listeners<number>;
-  private readonly ended: Listeners<TerminalExit>;
+  private readonly viewerCount: Emitter<number>;
+  private readonly ended: Emitter<TerminalExit>;
   private finish!: (exit: TerminalExit) => void;
   private readonly disposables: Disposable[] = [];
 
@@ -168,8 +168,8 @@ export class TerminalSession {
     this.flow = { ...DEFAULT_FLOW, ...options.flow };
     this.history = new OutputHistory(this.flow.history);
     this.activity = new CommandActivity({ ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}) }, options.onError);
-    this.viewerCount = new Listeners(options.onError);
-    this.ended = new Listeners(options.onError);
+    this.viewerCount = new Emitter(options.onError);
+    this.ended = new Emitter(options.onError);
     this.exited = new Promise((resolve) => (this.finish = resolve));
     this.mirror.onParsed = () => {
       if (this.paused) this.updateFlow();
@@ -218,11 +218,11 @@ export class TerminalSession {
 
   /** Hears the number of viewers whenever it changes. */
   onViewers(listener: (count: number) => void): Disposable {
-    return this.viewerCount.add(listener);
+    return this.viewerCount.event(listener);
   }
 
   onEnded(listener: (exit: TerminalExit) => void): Disposable {
-    return this.ended.add(listener);
+    return this.ended.event(listener);
   }
 
   get viewerList(): Viewer[] {
@@ -265,7 +265,7 @@ export class TerminalSession {
     } else {
       this.sync(viewer);
     }
-    this.viewerCount.emit(this.viewers.size);
+    this.viewerCount.fire(this.viewers.size);
     if (writes) this.updateFlow();
     return viewer;
   }
@@ -276,7 +276,7 @@ export class TerminalSession {
     viewer.queue = [];
     if (this.writerViewer === viewer) this.writerViewer = undefined;
     this.updateFlow();
-    this.viewerCount.emit(this.viewers.size);
+    this.viewerCount.fire(this.viewers.size);
   }
 
   /** Gives the writer role (typing, resizing) to `viewer`, or to nobody; the previous writer becomes a viewer. */
@@ -466,7 +466,7 @@ export class TerminalSession {
     }
     await Promise.all(this.syncs);
     this.mirror.close();
-    this.ended.emit(exit);
+    this.ended.fire(exit);
     this.finish(exit);
   }
 }

@@ -24,7 +24,7 @@ it('holds messages for a learner whose page is not open, and shows them once whe
   expect(first).toHaveLength(HELD_MESSAGES);
   expect(first.at(-1)).toBe(`m${HELD_MESSAGES + 4}`);
   expect(first).not.toContain('too old');
-  off();
+  off.dispose();
   const second: string[] = [];
   bus.onNotice('ann', (n) => second.push(n.type));
   expect(second).toEqual([]);

@@ -36,7 +36,8 @@ it('counts sandboxes still starting against the cap', async () => {
 
 it('reaps sandboxes nobody used for the idle timeout, and keeps those in use', async () => {
   const ended: string[] = [];
-  const manager = new SandboxManager(t.driver, { maxSandboxes: 5, idleTimeoutMs: 1000, onEnded: (id) => ended.push(id) });
+  const manager = new SandboxManager(t.driver, { maxSandboxes: 5, idleTimeoutMs: 1000 });
+  manager.onEnded(({ id, reason }) => ended.push(`${id}:${reason}`));
   const idle = await manager.create();
   const busy = await manager.create();
   await new Promise((resolve) => setTimeout(resolve, 700));
@@ -44,7 +45,7 @@ it('reaps sandboxes nobody used for the idle timeout, and keeps those in use', a
   await new Promise((resolve) => setTimeout(resolve, 500));
   const reaped = await manager.reapIdle();
   expect(reaped).toEqual([idle.id]);
-  expect(ended).toEqual([idle.id]);
+  expect(ended).toEqual([`${idle.id}:idle`]);
   expect(t.driver.list().map((s) => s.id)).toEqual([busy.id]);
   expect(await t.leftovers(idle.id)).toEqual([]);
   await manager.destroy(busy.id);
