@@ -3,9 +3,9 @@
 // learner's page. In-process and synchronous: a listener must not block, and a
 // listener that throws is logged away, never allowed to break the emitter.
 
+import type { LearnerNotice } from './contracts/learner-channel.js';
+import type { CheckStatus } from './contracts/lessons.js';
 import { Emitter, KeyedEmitter, type Disposable, type Event } from './lifecycle.js';
-
-export type CheckStatus = 'checking' | 'failed' | 'done';
 
 export type LearnerEvent =
   | { type: 'lesson-opened'; learnerId: string; lessonId: string; at: number }
@@ -25,14 +25,6 @@ export type LearnerEvent =
   | { type: 'reset'; learnerId: string; lessonId: string; at: number }
   /** Waiting in line for a sandbox (the server is full): the place, 0 once no longer waiting. */
   | { type: 'waiting'; learnerId: string; lessonId: string; position: number; at: number };
-
-/** Shown on a learner's page. */
-export type LearnerNotice =
-  | { type: 'message'; from: string; text: string; at: number }
-  /** Someone else (the instructor) types into the learner's terminal, or stopped doing so. */
-  | { type: 'takeover'; active: boolean; by: string; at: number }
-  /** The learner's lesson was reset from outside: the page reloads its state. */
-  | { type: 'reset'; lessonId: string; at: number };
 
 /** Messages for a learner with no page open are held this long, at most this many, and shown when a page opens. */
 export const HELD_MESSAGE_MS = 15 * 60_000;

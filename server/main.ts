@@ -21,7 +21,8 @@ import type { HostFacts } from './labs/requirements.js';
 import { Ownership } from './http/ownership.js';
 import { terminalSockets } from './http/terminal-socket.js';
 import { workshopSockets } from './http/workshop-sockets.js';
-import { startWorkshops, type Workshops } from './workshops/index.js';
+import { generateSecret, Workshops } from './workshops/index.js';
+import { InstructorGate } from './http/instructor.js';
 import { createLogger } from './log.js';
 import { LessonPlayer } from './player/player.js';
 import { startSandboxEngine, type EngineHooks, type SandboxManager } from './sandbox/index.js';
@@ -94,10 +95,21 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
         throw err;
       },
     ));
-  const player = new LessonPlayer({ catalog, sandboxes, terminals, runner, store, bus, hostFacts, log, onSandbox: (id, learner) => ownership.claim(id, learner) });
+  let secret = config.instructorSecret;
+  if (!secret) {
+    secret = generateSecret();
+    // once, on the console (never in the JSON log, which may be shipped elsewhere)
+    process.stderr.write(`boxlab: instructor secret for this run: ${secret}\n        (set BOXLAB_INSTRUCTOR_SECRET to choose your own)\n`);
+  }
+  const workshops = new Workshops({ db, bus, secret, key: identityKey, catalog, log });
+  const instructor = new InstructorGate(workshops.auth);
+  const player = new LessonPlayer({
+    catalog, sandboxes, terminals, runner, store, bus, hostFacts, log,
+    // a workshop's learners see its lessons, in its order
+    lessonsFor: (learner) => workshops.lessonsFor(learner) ?? catalog.lessons,
+    onSandbox: (id, learner) => ownership.claim(id, learner),
+  });
   sandboxes.onIdleWarning(({ id, inMs }) => player.idleWarning(id, inMs));
-
-  const workshops = startWorkshops({ config, db, bus, key: identityKey, catalog, player, log });
 
   // the edge: the names this server answers to, the sockets and the shares a client may hold
   const limits = connectionLimits(descriptorLimit(), config.connectionsPerAddress);
@@ -118,11 +130,11 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
     log,
     count: (reason) => metrics.refusal(reason),
   });
-  const app = createApp({ sandboxes, terminals, identity, ownership, player, workshops, edge, metrics: { route: metrics.route((req) => workshops.auth.authorizes(req)) }, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), log });
+  const app = createApp({ sandboxes, terminals, identity, ownership, player, workshops: { workshops, instructor }, edge, metrics: { route: metrics.route((req) => instructor.authorizes(req)) }, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), log });
   if (config.trustProxy) app.set('trust proxy', true);
   const sockets = terminalSockets({ terminals, identity, ownership, edge, log });
   const learnerChannel = learnerSockets({ player, bus, identity, edge, log });
-  const instructorChannel = workshopSockets({ workshops, terminals, ownership, edge, log });
+  const instructorChannel = workshopSockets({ workshops, instructor, terminals, ownership, edge, log });
   const server = http.createServer(app);
   connections.attach(server);
   server.on('upgrade', (req, socket, head) => (learnerChannel.handles(req) ? learnerChannel : instructorChannel.handles(req) ? instructorChannel : sockets).handleUpgrade(req, socket, head));

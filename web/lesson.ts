@@ -2,8 +2,8 @@
 // for this lesson. Opening it starts the lesson (or resumes it); exercises
 // turn done by themselves as the learner works, through the live channel.
 import { ApiError, TerminalPanel, type SandboxInfo } from './terminal/index.js';
-import { lessons, type ExerciseJson, type ExerciseStatus, type LessonJson, type Place } from './player/api.js';
-import { LearnerChannel, type ChannelMessage } from './player/channel.js';
+import { lessons, type CheckStatus, type ExerciseJson, type ExerciseStatus, type LessonJson, type Place } from './player/api.js';
+import { LearnerChannel, type LearnerMessage } from './player/channel.js';
 import { button, confirmDialog, el, toast, trusted } from './player/ui.js';
 
 const lessonId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
@@ -14,7 +14,10 @@ const progress = document.getElementById('progress')!;
 const resetButton = document.getElementById('reset') as HTMLButtonElement;
 const takeover = document.getElementById('takeover')!;
 
-const STATUS_LABEL: Record<ExerciseStatus, string> = { todo: 'To do', checking: 'Checking…', failed: 'Not yet', done: 'Done' };
+/** A card shows where an exercise stands, or that it is being checked. */
+type CardStatus = ExerciseStatus | CheckStatus;
+
+const STATUS_LABEL: Record<CardStatus, string> = { todo: 'To do', checking: 'Checking…', failed: 'Not yet', done: 'Done' };
 const STEP_LABEL: Record<string, string> = {
   queued: 'Waiting for a sandbox',
   sandbox: 'Creating your sandbox',
@@ -32,7 +35,7 @@ interface Card {
   checkButton: HTMLButtonElement;
   diagnosis: HTMLElement;
   solution: HTMLElement;
-  status: ExerciseStatus;
+  status: CardStatus;
 }
 
 let lesson: LessonJson | undefined;
@@ -148,7 +151,7 @@ function exerciseCard(exercise: ExerciseJson): Card {
   return card;
 }
 
-function setStatus(card: Card, status: ExerciseStatus, reason?: string): void {
+function setStatus(card: Card, status: CardStatus, reason?: string): void {
   // done stays done
   if (card.status === 'done' && status !== 'done') return;
   card.status = status;
@@ -271,7 +274,9 @@ function showProblem(message: string, retry: () => void): void {
   term.replaceChildren(box);
 }
 
-async function openTerminal(sandbox: SandboxInfo): Promise<void> {
+async function openTerminal(sandbox: SandboxInfo | null): Promise<void> {
+  // the sandbox ended between its start and the answer (reaped, or the server stopping)
+  if (!sandbox) throw new Error('its sandbox ended as it started');
   startStep = undefined;
   panel?.dispose();
   panel = new TerminalPanel({ sandbox, onSandboxGone: () => void start() });
@@ -335,7 +340,7 @@ async function reload(): Promise<void> {
 
 // ---- live updates ----------------------------------------------------------
 
-function onMessage(m: ChannelMessage): void {
+function onMessage(m: LearnerMessage): void {
   if (m.kind === 'update') {
     const u = m.update;
     if (u.lessonId !== lessonId) return;

@@ -4,7 +4,7 @@
 // learners last seen at one address count together against that address's
 // share. A room behind one NAT is one address: the limits are generous, and a
 // workshop's members count against their workshop's capacity instead.
-import { RateLimiter, type RateLimit } from '../workshops/rate-limit.js';
+import { RateLimiter, type RateLimit } from './rate-limit.js';
 
 export interface AdmissionOptions {
   /** New learners one address may bring. */

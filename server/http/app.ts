@@ -13,6 +13,7 @@ import { learnerOf, type Identity } from './identity.js';
 import { lessonRoutes } from './lessons.js';
 import { workshopRouter } from './workshops.js';
 import type { Workshops } from '../workshops/index.js';
+import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
 import { requestGuard, securityHeaders } from './security.js';
 
@@ -23,8 +24,8 @@ export interface AppDeps {
   ownership: Ownership;
   /** The lessons; without it the server offers sandboxes and terminals only. */
   player?: LessonPlayer;
-  /** Instructor-led workshops. */
-  workshops?: Workshops;
+  /** Instructor-led workshops (with the lessons), and the instructor's sign-in. */
+  workshops?: { workshops: Workshops; instructor: InstructorGate };
   /** Names, connections and fair shares (edge.ts). */
   edge: Edge;
   /** /metrics, for the instructor. */
@@ -58,8 +59,8 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
-  if (deps.workshops) {
-    app.use(workshopRouter({ workshops: deps.workshops, identity: deps.identity, sandboxes: deps.sandboxes, terminals: deps.terminals, ownership: deps.ownership, webDir, ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}), ...(deps.log ? { log: deps.log } : {}) }));
+  if (deps.workshops && deps.player) {
+    app.use(workshopRouter({ ...deps.workshops, player: deps.player, identity: deps.identity, terminals: deps.terminals, ownership: deps.ownership, webDir, ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}), ...(deps.log ? { log: deps.log } : {}) }));
   }
   if (deps.player) {
     app.use(lessonRoutes({ player: deps.player, sandboxes: deps.sandboxes, terminals: deps.terminals, admission: edge.admission, lessonPage: path.join(webDir, 'lesson.html'), ...(deps.log ? { log: deps.log } : {}) }));

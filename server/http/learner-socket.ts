@@ -6,18 +6,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { LearnerBus, LearnerNotice } from '../events.js';
+import { LEARNER_SOCKET_PATH, type LearnerMessage } from '../contracts/learner-channel.js';
+import type { LearnerBus } from '../events.js';
 import type { Logger } from '../log.js';
-import type { LessonPlayer, PlayerUpdate } from '../player/player.js';
+import type { LessonPlayer } from '../player/player.js';
 import { DisposableStore } from '../lifecycle.js';
 import type { Identity } from './identity.js';
 import { admitUpgrade, type Edge } from './edge.js';
 import { refuseUpgrade } from './upgrade.js';
-
-export const LEARNER_SOCKET_PATH = '/ws/learner';
-
-/** What the page receives. */
-export type LearnerMessage = { kind: 'update'; update: PlayerUpdate } | { kind: 'notice'; notice: LearnerNotice };
 
 export interface LearnerSocketDeps {
   player: LessonPlayer;

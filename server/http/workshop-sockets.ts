@@ -12,12 +12,14 @@ import { serveTerminal } from '../terminal/connection.js';
 import { MAX_CLIENT_FRAME } from '../terminal/protocol.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import type { Workshops } from '../workshops/index.js';
+import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
 import { admitUpgrade, type Edge } from './edge.js';
 import { closeSockets, refuseUpgrade } from './upgrade.js';
 
 export interface WorkshopSocketDeps {
   workshops: Workshops;
+  instructor: InstructorGate;
   terminals: TerminalRegistry;
   ownership: Ownership;
   edge: Edge;
@@ -33,7 +35,6 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
   const { workshops, terminals, ownership } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false });
 
-
   return {
     handles(req: IncomingMessage): boolean {
       return (req.url ?? '').startsWith('/ws/workshops/');
@@ -45,7 +46,7 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
       const match = WORKSHOP_SOCKET_PATH.exec(pathname!);
       if (!match) return refuseUpgrade(socket, 404, `no WebSocket at ${pathname!.slice(0, 100)}`);
       if (!admitUpgrade(req, socket, deps.edge)) return;
-      if (!workshops.auth.isInstructor(req)) return refuseUpgrade(socket, 401, 'instructors only: sign in at /instructor');
+      if (!deps.instructor.isInstructor(req)) return refuseUpgrade(socket, 401, 'instructors only: sign in at /instructor');
       const workshop = workshops.store.get(match[1]!);
       if (!workshop) return refuseUpgrade(socket, 404, `no workshop ${match[1]}`);
 

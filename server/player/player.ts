@@ -7,7 +7,9 @@ import type { Logger } from '../log.js';
 import { AutoChecker, type ExerciseResult } from '../checks/autocheck.js';
 import { LessonSetupError, lessonEnv, resetLesson, startLesson } from '../checks/lifecycle.js';
 import type { CheckRunner } from '../checks/runner.js';
-import type { CheckStatus, LearnerBus } from '../events.js';
+import type { PlayerUpdate } from '../contracts/learner-channel.js';
+import type { CheckStatus, ExerciseStatus, StartStep } from '../contracts/lessons.js';
+import type { LearnerBus } from '../events.js';
 import type { LabsCatalog } from '../labs/loader.js';
 import type { Exercise, Lesson } from '../labs/model.js';
 import { unmetRequirements, type HostFacts } from '../labs/requirements.js';
@@ -17,19 +19,6 @@ import { checkProgress } from '../store/check-progress.js';
 import type { ProgressStore } from '../store/progress.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import type { TerminalSession } from '../terminal/session.js';
-
-/** Where starting a lesson is: shown to the learner while they wait. */
-export type StartStep = 'queued' | 'sandbox' | 'assets' | 'setup' | 'ready' | 'failed';
-
-/** What a learner's open pages hear (besides the notices of the LearnerBus). */
-export type PlayerUpdate =
-  | { type: 'start'; lessonId: string; step: StartStep; error?: string; place?: Place }
-  /** The lesson's sandbox will be reaped for idleness in `inMs` unless the learner uses (or keeps) it. */
-  | { type: 'idle'; lessonId: string; inMs: number }
-  | { type: 'exercise'; lessonId: string; exerciseId: string; status: CheckStatus; reason?: string; trigger: 'auto' | 'demand' }
-  | { type: 'reset'; lessonId: string };
-
-export type ExerciseStatus = 'todo' | 'failed' | 'done';
 
 export interface ExerciseState {
   id: string;
@@ -81,6 +70,8 @@ export interface PlayerOptions {
   bus: LearnerBus;
   /** What the host's kernel lets sandboxes do (probed once, lazily). */
   hostFacts: () => Promise<HostFacts>;
+  /** The lessons a learner may see and open, in order (a workshop narrows them); default: the catalogue. */
+  lessonsFor?: (learnerId: string) => Lesson[];
   /** A lesson sandbox has been created for the learner (so they may use its terminals). */
   onSandbox?: (sandboxId: string, learnerId: string) => void;
   /** Lesson sandboxes one learner keeps at once; starting one more ends the least recently used. */
@@ -96,19 +87,17 @@ export class LessonPlayer {
   private readonly updates: KeyedEmitter<string, PlayerUpdate>;
   private readonly progress;
   private readonly subscriptions = new DisposableStore();
-  /**
-   * The lessons a learner may see and open, in order: the catalogue, previous
-   * and next, and access to every lesson route come from here alone. A
-   * workshop narrows it by replacing this function.
-   */
-  lessonsFor: (learnerId: string) => Lesson[];
 
   constructor(private readonly options: PlayerOptions) {
     this.updates = new KeyedEmitter((err) => options.log?.error({ err }, 'player update listener failed'));
     this.progress = checkProgress(options.store);
-    this.lessonsFor = () => options.catalog.lessons;
     this.subscriptions.add(options.terminals.onCreated((session) => this.follow(session)));
     this.subscriptions.add(options.sandboxes.onEnded(({ id }) => this.sandboxEnded(id)));
+  }
+
+  /** The lessons a learner may see and open, in order: the catalogue, previous and next, and access to every lesson route come from here alone. */
+  lessonsFor(learnerId: string): Lesson[] {
+    return this.options.lessonsFor?.(learnerId) ?? this.options.catalog.lessons;
   }
 
   /** The lesson, if this learner may open it. */

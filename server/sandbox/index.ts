@@ -1,6 +1,5 @@
 // The sandbox engine's front door: builds the configured driver behind the manager.
-import type { Config } from '../config.js';
-import type { SandboxDriver } from './driver.js';
+import type { SandboxDriver, SandboxLimits } from './driver.js';
 import { DockerDriver } from './docker/driver.js';
 import { connectEngine } from './docker/engine.js';
 import { defaultSandboxImage, hasImage, importSandboxImage } from './docker/image.js';
@@ -10,6 +9,19 @@ import { NamespacesDriver } from './namespaces/driver.js';
 import { checkHost } from './namespaces/preflight.js';
 import { ensureRootfs, type RootfsProgress } from './rootfs.js';
 
+/** What the engine reads of the server's configuration (server/config.ts gives it). */
+export interface EngineConfig {
+  driver: 'namespaces' | 'docker';
+  dataDir: string;
+  instance: string;
+  limits: SandboxLimits;
+  rootfs: { suite: string; mirror?: string; seed?: string };
+  docker: { socket: string; image: string };
+  /** 0: what the host's memory holds at the limits. */
+  maxSandboxes: number;
+  idleTimeoutMs: number;
+}
+
 export interface EngineHooks {
   onRootfsProgress?: (progress: RootfsProgress) => void;
   /** Hears what a listener of the manager's events threw. */
@@ -17,7 +29,7 @@ export interface EngineHooks {
 }
 
 /** Prepares what the configured driver needs (building the rootfs on first use) and starts the manager. */
-export async function startSandboxEngine(config: Config, hooks: EngineHooks = {}): Promise<SandboxManager> {
+export async function startSandboxEngine(config: EngineConfig, hooks: EngineHooks = {}): Promise<SandboxManager> {
   let manager: SandboxManager | undefined;
   let driver: SandboxDriver;
   const onGone = (id: string) => manager?.gone(id);
@@ -46,7 +58,7 @@ export async function startSandboxEngine(config: Config, hooks: EngineHooks = {}
 }
 
 /** `boxlab sandbox-image`: makes sure the engine has the docker driver's image; returns its name. */
-export async function ensureSandboxImage(config: Config, hooks: EngineHooks = {}): Promise<string> {
+export async function ensureSandboxImage(config: EngineConfig, hooks: EngineHooks = {}): Promise<string> {
   const name = config.docker.image || defaultSandboxImage(config.rootfs.suite);
   const docker = await connectEngine(config.docker.socket);
   if (await hasImage(docker, name)) return name;

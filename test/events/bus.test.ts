@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { HELD_MESSAGES, LearnerBus, type LearnerNotice } from '../../server/events.js';
+import type { LearnerNotice } from '../../server/contracts/learner-channel.js';
+import { HELD_MESSAGES, LearnerBus } from '../../server/events.js';
 
 const message = (text: string, at = Date.now()): LearnerNotice => ({ type: 'message', from: 'Instructor', text, at });
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { LearnerEvent } from '../../server/events.js';
-import type { LearnerMessage } from '../../server/http/learner-socket.js';
+import type { LearnerMessage } from '../../server/contracts/learner-channel.js';
 import { processesIn } from '../helpers/drivers.js';
 import { startTestServer, upgradeStatus, type Learner, type TestServer } from '../helpers/server.js';
 

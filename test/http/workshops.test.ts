@@ -4,7 +4,7 @@
 // terminal, and the export.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { DashboardMessage } from '../../server/workshops/grid.js';
+import type { DashboardMessage } from '../../server/contracts/dashboard.js';
 import { Learner, startTestServer, upgradeStatus, type TestServer } from '../helpers/server.js';
 
 const SECRET = 'correct horse battery staple';

@@ -2,7 +2,7 @@
 // WebSocket (a snapshot, then changed rows), sorted and filtered here, redrawn
 // at most a few times a second; and, for the learner picked, their terminal
 // (read-only, or taken over), a message, a lesson reset.
-import { cellKey, doneCount, isStuck, totals, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../../server/workshops/grid.js';
+import { cellKey, doneCount, isStuck, totals, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../../server/contracts/dashboard.js';
 import { socketUrl } from '../terminal/api.js';
 import { TerminalView } from '../terminal/view.js';
 import { el, request } from './request.js';

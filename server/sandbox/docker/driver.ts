@@ -30,7 +30,7 @@ import { Demuxer, runExec, type ExecContext } from './exec.js';
 import { hasImage, missingImageError } from './image.js';
 import { DockerPty } from './pty.js';
 import { detectCgroups, readCgroupLinks } from '../cgroups.js';
-import { HELPER_PATH } from '../namespaces/preflight.js';
+import { checkHelper, HELPER_PATH } from '../helper.js';
 import { containerCgroups, containerSpec, endSessionCommand, GRANTED_CAPS, LABEL, sandboxSpec } from './spec.js';
 import { ensureHelperVolume, ensureRootfsVolume } from './volumes.js';
 
@@ -93,6 +93,7 @@ export class DockerDriver implements SandboxDriver {
     this.caps = await capsByEngine.get(key)!;
     this.withheld = GRANTED_CAPS.filter((c) => !this.caps.includes(c));
     this.rootfsVolume = await ensureRootfsVolume(this.docker, this.options.image, this.options.instance);
+    checkHelper(); // every sandbox runs it: say so before the first one fails
     this.helperVolume = await ensureHelperVolume(this.docker, this.options.image, this.options.instance, HELPER_PATH);
     if (this.cgroupHost.version === 1) this.cgroupLinks = readCgroupLinks(this.cgroupHost.root);
     await this.watch();

@@ -20,7 +20,8 @@ import {
   type SandboxLimits,
   type SandboxPty,
 } from '../driver.js';
-import { checkHost, HELPER_PATH } from './preflight.js';
+import { HELPER_PATH } from '../helper.js';
+import { checkHost } from './preflight.js';
 import { endTerminal } from './processes.js';
 import { buildSpec, LEASES_DIR } from '../spec.js';
 
