@@ -142,7 +142,7 @@ export class CheckRunner {
     const previous = key ? this.running.get(key) : undefined;
     const self: { promise?: Promise<T> } = {};
     self.promise = (async () => {
-      await previous?.catch(() => {});
+      await previous?.catch(() => {}); // only waits its turn: the previous run's failure is its own caller's
       const release = await this.slots.acquire(owner);
       if (key) {
         this.waiting.delete(key);

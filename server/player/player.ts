@@ -220,7 +220,7 @@ export class LessonPlayer {
       if (!this.updates.has(run.learnerId)) return this.leaveLine(run);
       const lesson = this.options.catalog.lessons.find((l) => l.id === run.lessonId);
       if (!lesson) return this.leaveLine(run);
-      void this.serially(run, () => this.startNow(run, lesson, ticket)).catch(() => {});
+      void this.serially(run, () => this.startNow(run, lesson, ticket)).catch((err: unknown) => this.options.log?.error({ err, learner: run.learnerId, lesson: run.lessonId }, 'starting a queued lesson failed'));
     });
     this.options.log?.info({ learner: run.learnerId, lesson: run.lessonId, position: run.place.position }, 'learner waits in line for a sandbox');
     return run.place;
@@ -389,7 +389,7 @@ export class LessonPlayer {
   private serially<T>(run: Run, op: () => Promise<T>): Promise<T> {
     run.busy++;
     const next = run.queue.then(op, op).finally(() => run.busy--);
-    run.queue = next.catch(() => {});
+    run.queue = next.catch(() => {}); // the chain only orders: each op's caller hears its own failure
     return next;
   }
 

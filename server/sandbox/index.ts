@@ -32,7 +32,7 @@ export interface EngineHooks {
 export async function startSandboxEngine(config: EngineConfig, hooks: EngineHooks = {}): Promise<SandboxManager> {
   let manager: SandboxManager | undefined;
   let driver: SandboxDriver;
-  const onGone = (id: string) => manager?.gone(id);
+  const onGone = (id: string, leftover?: Error) => manager?.gone(id, leftover);
   if (config.driver === 'namespaces') {
     checkHost(); // before a long rootfs build that would fail for the same reason
     const rootfs = await ensureRootfs({ dataDir: config.dataDir, suite: config.rootfs.suite, mirror: config.rootfs.mirror, seed: config.rootfs.seed, ...(hooks.onRootfsProgress ? { onProgress: hooks.onRootfsProgress } : {}) });

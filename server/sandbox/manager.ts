@@ -233,7 +233,8 @@ export class SandboxManager {
   }
 
   /** The driver noticed a sandbox ended by itself. */
-  gone(id: string): void {
+  gone(id: string, leftover?: Error): void {
+    if (leftover) this.options.onError?.(new Error(`sandbox ${id} ended by itself; cleaning up after it failed: ${leftover.message}`));
     if (!this.lastUsed.delete(id)) return;
     this.warned.delete(id);
     this.ended.fire({ id, reason: 'gone' });
@@ -254,11 +255,18 @@ export class SandboxManager {
         this.idle.fire({ id, inMs: left });
       }
     }
-    const idle = [...this.lastUsed].filter(([, used]) => now - used >= timeout).map(([id]) => id);
-    for (const id of idle) {
-      await this.destroy(id, 'idle').catch((err: unknown) => this.options.onError?.(new Error(`reaping idle sandbox ${id} failed: ${(err as Error).message}`)));
+    const reaped: string[] = [];
+    for (const [id, used] of [...this.lastUsed]) {
+      if (now - used < timeout) continue;
+      try {
+        await this.destroy(id, 'idle');
+        reaped.push(id);
+      } catch (err) {
+        // its learner already heard it ended; what the driver could not remove, init() removes at the next start
+        this.options.onError?.(new Error(`reaping idle sandbox ${id} failed: ${(err as Error).message}`));
+      }
     }
-    return idle;
+    return reaped;
   }
 
   async close(): Promise<void> {

@@ -424,15 +424,24 @@ export class TerminalSession {
     viewer.state = 'syncing';
     const offset = this.offset;
     const { cols, rows } = this;
-    const done = this.mirror.snapshot().then((text) => {
-      this.syncs.delete(done);
-      if (viewer.state !== 'syncing') return;
-      viewer.sink.send(encodeServer({ type: 'snapshot', offset, cols, rows, data: encoder.encode(text) }));
-      for (const frame of viewer.queue) viewer.sink.send(frame);
-      viewer.queue = [];
-      viewer.state = 'live';
-      if (this.exit) viewer.sink.close(1000, 'the terminal ended');
-    });
+    const done = this.mirror.snapshot().then(
+      (text) => {
+        this.syncs.delete(done);
+        if (viewer.state !== 'syncing') return;
+        viewer.sink.send(encodeServer({ type: 'snapshot', offset, cols, rows, data: encoder.encode(text) }));
+        for (const frame of viewer.queue) viewer.sink.send(frame);
+        viewer.queue = [];
+        viewer.state = 'live';
+        if (this.exit) viewer.sink.close(1000, 'the terminal ended');
+      },
+      () => {
+        // the mirror said why (logged) and starts again: this viewer reconnects to a fresh snapshot
+        this.syncs.delete(done);
+        if (viewer.state !== 'syncing') return;
+        this.detach(viewer);
+        viewer.sink.close(1011, "the terminal's screen could not be restored; reconnect for a fresh one");
+      },
+    );
     this.syncs.add(done);
   }
 

@@ -96,7 +96,7 @@ export class DockerPty implements SandboxPty {
   private applySize(): void {
     this.resizing++;
     void (this.exec?.resize({ h: this.size.rows, w: this.size.cols }) ?? Promise.resolve())
-      .catch(() => {})
+      .catch(() => {}) // an exec that ended refuses a resize; the next size goes out on the next one
       .finally(() => {
         if (--this.resizing === 0) this.flush();
       });
@@ -155,6 +155,7 @@ export class DockerPty implements SandboxPty {
     await this.ready;
     if (this.exit) return;
     // the helper's session and the shell's, as the namespaces driver ends a terminal
+    // (refused only when the container is already gone, which ends the sessions anyway)
     if (this.pidLine.pid > 1) await this.ctx.endSessions([this.pidLine.pid, this.pidLine.command], graceMs).catch(() => {});
     // the engine ends the stream once the shell is gone; never wait forever
     const giveUp = setTimeout(() => this.socket?.destroy(), 5000);
