@@ -273,6 +273,7 @@ function parseExercise(x: ExerciseInput): Exercise | undefined {
     hints,
     timeoutMs,
     requires,
+    answers: [],
   };
 }
 
