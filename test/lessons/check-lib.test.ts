@@ -158,7 +158,7 @@ EOF
       echo "unchanged: [$(tree_changes /tmp/tree /tmp/tree.manifest)]"
       echo A > /tmp/tree/a; rm /tmp/tree/d/b; touch /tmp/tree/new
       echo "changed: $(tree_changes /tmp/tree /tmp/tree.manifest | tr '\\n' ' ')"`);
-    expect(r.out).toBe('unchanged: []\nchanged: a d/b new ');
+    expect(r.out).toBe('unchanged: []\nchanged: a d/b new');
   });
 
   it('finds an HTTP server on localhost over IPv4 or IPv6, whatever its status', async () => {
