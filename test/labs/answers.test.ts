@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAnswers } from '../../server/labs/answers.js';
+import { lintLesson } from '../../server/labs/lint.js';
 import { loadLabs } from '../../server/labs/loader.js';
 import type { Exercise } from '../../server/labs/model.js';
 
@@ -62,9 +63,10 @@ describe('parseAnswers', () => {
 describe('the curriculum', async () => {
   const catalog = await loadLabs(path.resolve('labs'));
 
-  it('loads every lesson with its answers, without an issue', () => {
+  it('loads every lesson with its answers, without an issue, every answer parsing as bash', () => {
     expect(catalog.issues).toEqual([]);
     expect(catalog.lessons.length).toBeGreaterThanOrEqual(6);
+    expect(catalog.lessons.flatMap((l) => lintLesson(l))).toEqual([]);
   });
 
   it('has at least three alternates and three near misses for every exercise, each near miss with its reason', () => {
