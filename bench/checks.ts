@@ -109,7 +109,7 @@ function checkedCommand(l: Learner, runner: CheckRunner, n: number): Promise<num
       lessonId: 'bench',
       exercises: [{ id: `flag-${n}`, check: `[ -e /tmp/flag-${n} ] || fail "No /tmp/flag-${n} yet."` }],
       progress: new MemoryProgressStore(),
-      settled: { subscribe: (listener) => l.session.onCommandSettled(() => listener()) },
+      settled: (listener) => l.session.onCommandSettled(listener),
       recheckDelayMs: 0,
       onResult: (r) => {
         const at = performance.now();

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { meets, type BenchResult } from './result.js';
 import { benchAttacks } from './attacks.js';
 import { benchChecks } from './checks.js';
+import { benchEdge } from './edge.js';
 import { benchPlayer } from './player.js';
 import { benchSandboxes } from './sandbox.js';
 import { benchTerminal } from './terminal.js';
@@ -13,6 +14,7 @@ const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['sandboxes', benchSandboxes],
   ['terminal', benchTerminal],
   ['attacks', benchAttacks],
+  ['edge', benchEdge],
   ['checks', benchChecks],
   ['player', benchPlayer],
   ['workshop', benchWorkshop],

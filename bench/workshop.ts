@@ -13,7 +13,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { detectCgroups } from '../server/sandbox/cgroups.js';
 import { decodeServer, encodeClient, type ClientMessage } from '../server/terminal/protocol.js';
-import type { DashboardMessage } from '../server/workshops/grid.js';
+import type { DashboardMessage } from '../server/contracts/dashboard.js';
 import { Learner } from '../test/helpers/server.js';
 import type { BenchResult } from './result.js';
 import { percentile, round } from './stats.js';

@@ -103,9 +103,11 @@ const size_t policy_devices_count = sizeof(policy_devices) / sizeof(policy_devic
 const webBuild = path.join(root, 'web', 'build.mjs');
 if (existsSync(webBuild)) {
   const webOut = path.join(dist, 'web', '.built');
-  // the page also bundles the wire protocol it shares with the server
-  const webInputs = Math.max(newest(path.join(root, 'web'), () => true), mtime(path.join(root, 'server/terminal/protocol.ts')));
+  // the page also bundles the contracts it shares with the server: checked against them first,
+  // so that a change of the server's JSON the page does not follow fails the build
+  const webInputs = Math.max(newest(path.join(root, 'web'), () => true), newest(path.join(root, 'server/contracts'), () => true), mtime(path.join(root, 'server/terminal/protocol.ts')));
   if (mtime(webOut) < webInputs) {
+    step('web types', () => execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'web/tsconfig.json')], { stdio: 'inherit' }));
     step('web', () => execFileSync(process.execPath, [webBuild], { stdio: 'inherit' }));
   }
 }

@@ -55,8 +55,18 @@ export const configSchema = z.object({
    *  restarted server finds what a crashed one left, and two servers on one
    *  host keep apart. */
   instance: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes').default('boxlab'),
-  /** Most sandboxes at once; creating one more is refused with a clear error. */
-  maxSandboxes: int.min(1).default(128),
+  /** Most sandboxes at once (0: what the host's memory holds at the limits); past it learners wait in line. */
+  maxSandboxes: int.min(0).default(0),
+  /** Sandboxes the learners of one client address may hold at once, workshop members aside (0: a quarter of the most). */
+  sandboxesPerAddress: int.min(0).default(0),
+  /** New learners (cookies) one address may bring: a burst, then one every few seconds. */
+  newLearnersPerAddress: int.min(1).default(120),
+  /** Sockets one client address may hold at once (0: a share of the process's descriptors). */
+  connectionsPerAddress: int.min(0).default(0),
+  /** The URL learners reach the server by (a proxy, a DNS name): join and resume links use it, and its name is one the server answers to. */
+  publicUrl: z.string().default('').refine((u) => u === '' || /^https?:\/\/[^/]+\/?$/.test(u), 'an http(s) URL of the server\'s root, such as https://boxlab.example.org'),
+  /** Behind a reverse proxy: take the client's address from X-Forwarded-For. */
+  trustProxy: z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).default(false).transform((v) => v === true || v === 'true' || v === '1'),
   /** A sandbox nobody used for this long is destroyed (0: never). */
   idleTimeoutMs: duration.default(30 * 60_000),
   /** A terminal no browser is attached to ends after this long (a reload or a dropped connection comes back sooner). */
@@ -104,6 +114,11 @@ const ENV: Record<string, string> = {
   BOXLAB_DATABASE: 'database',
   BOXLAB_INSTANCE: 'instance',
   BOXLAB_MAX_SANDBOXES: 'maxSandboxes',
+  BOXLAB_SANDBOXES_PER_ADDRESS: 'sandboxesPerAddress',
+  BOXLAB_NEW_LEARNERS_PER_ADDRESS: 'newLearnersPerAddress',
+  BOXLAB_CONNECTIONS_PER_ADDRESS: 'connectionsPerAddress',
+  BOXLAB_PUBLIC_URL: 'publicUrl',
+  BOXLAB_TRUST_PROXY: 'trustProxy',
   BOXLAB_IDLE_TIMEOUT: 'idleTimeoutMs',
   BOXLAB_TERMINAL_GRACE: 'terminalGraceMs',
   BOXLAB_CHECK_CONCURRENCY: 'checkConcurrency',

@@ -2,8 +2,8 @@
 // for this lesson. Opening it starts the lesson (or resumes it); exercises
 // turn done by themselves as the learner works, through the live channel.
 import { ApiError, TerminalPanel, type SandboxInfo } from './terminal/index.js';
-import { lessons, type ExerciseJson, type ExerciseStatus, type LessonJson } from './player/api.js';
-import { LearnerChannel, type ChannelMessage } from './player/channel.js';
+import { lessons, type CheckStatus, type ExerciseJson, type ExerciseStatus, type LessonJson, type Place } from './player/api.js';
+import { LearnerChannel, type LearnerMessage } from './player/channel.js';
 import { button, confirmDialog, el, toast, trusted } from './player/ui.js';
 
 const lessonId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
@@ -14,8 +14,12 @@ const progress = document.getElementById('progress')!;
 const resetButton = document.getElementById('reset') as HTMLButtonElement;
 const takeover = document.getElementById('takeover')!;
 
-const STATUS_LABEL: Record<ExerciseStatus, string> = { todo: 'To do', checking: 'Checking…', failed: 'Not yet', done: 'Done' };
+/** A card shows where an exercise stands, or that it is being checked. */
+type CardStatus = ExerciseStatus | CheckStatus;
+
+const STATUS_LABEL: Record<CardStatus, string> = { todo: 'To do', checking: 'Checking…', failed: 'Not yet', done: 'Done' };
 const STEP_LABEL: Record<string, string> = {
+  queued: 'Waiting for a sandbox',
   sandbox: 'Creating your sandbox',
   assets: 'Copying the lesson\'s files',
   setup: 'Running the lesson\'s setup',
@@ -31,13 +35,15 @@ interface Card {
   checkButton: HTMLButtonElement;
   diagnosis: HTMLElement;
   solution: HTMLElement;
-  status: ExerciseStatus;
+  status: CardStatus;
 }
 
 let lesson: LessonJson | undefined;
 let cards: Card[] = [];
 let panel: TerminalPanel | undefined;
 let busy = false;
+/** Waiting in line for a sandbox (the server is full). */
+let queued = false;
 /** Resets this page asked for whose channel update has not come back yet. */
 let ownResets = 0;
 let restarting: Promise<void> | undefined;
@@ -145,7 +151,7 @@ function exerciseCard(exercise: ExerciseJson): Card {
   return card;
 }
 
-function setStatus(card: Card, status: ExerciseStatus, reason?: string): void {
+function setStatus(card: Card, status: CardStatus, reason?: string): void {
   // done stays done
   if (card.status === 'done' && status !== 'done') return;
   card.status = status;
@@ -245,6 +251,19 @@ function showStarting(step: string): void {
 
 const stepLabel = (step: string) => `${STEP_LABEL[step] ?? 'Starting'}…`;
 
+/** "You are number 3 in line, about 4 minutes": a place in line in words. */
+function placeLabel(place: Place): string {
+  const wait = place.estimateMs === undefined ? 'as soon as a sandbox frees up' : place.estimateMs < 60_000 ? 'in less than a minute' : `in about ${Math.round(place.estimateMs / 60_000)} minute${place.estimateMs < 90_000 ? '' : 's'}`;
+  return `The server is full: every sandbox is in use. You are number ${place.position} in line, and your lesson starts by itself ${wait}. Keep this page open.`;
+}
+
+/** The server is full: the learner's place in line, kept current by the live channel; the terminal opens once it starts. */
+function showQueued(place: Place): void {
+  queued = true;
+  showStarting('queued');
+  startStep!.textContent = placeLabel(place);
+}
+
 function showProblem(message: string, retry: () => void): void {
   startStep = undefined;
   const box = el('div', 'bx-message');
@@ -255,7 +274,9 @@ function showProblem(message: string, retry: () => void): void {
   term.replaceChildren(box);
 }
 
-async function openTerminal(sandbox: SandboxInfo): Promise<void> {
+async function openTerminal(sandbox: SandboxInfo | null): Promise<void> {
+  // the sandbox ended between its start and the answer (reaped, or the server stopping)
+  if (!sandbox) throw new Error('its sandbox ended as it started');
   startStep = undefined;
   panel?.dispose();
   panel = new TerminalPanel({ sandbox, onSandboxGone: () => void start() });
@@ -264,14 +285,16 @@ async function openTerminal(sandbox: SandboxInfo): Promise<void> {
   resetButton.disabled = false;
 }
 
-/** Starts the lesson (or resumes it) and opens its terminal. */
+/** Starts the lesson (or resumes it) and opens its terminal; a full server puts the learner in line. */
 async function start(): Promise<void> {
   if (lesson?.unavailable) return showProblem(lesson.unavailable, () => void start());
   busy = true;
+  queued = false;
   showStarting('sandbox');
   try {
-    const { sandbox } = await lessons.start(lessonId);
-    await openTerminal(sandbox);
+    const started = await lessons.start(lessonId);
+    if ('queued' in started) return showQueued(started.queued);
+    await openTerminal(started.sandbox);
   } catch (err) {
     const full = err instanceof ApiError && err.status === 503;
     showProblem(full ? `The server is full: ${err.message}` : `The lesson could not start: ${(err as Error).message}`, () => void start());
@@ -287,9 +310,10 @@ async function reset(): Promise<void> {
   ownResets++;
   showStarting('sandbox');
   try {
-    const { sandbox } = await lessons.reset(lessonId);
+    const started = await lessons.reset(lessonId);
     await reload();
-    await openTerminal(sandbox);
+    if ('queued' in started) showQueued(started.queued);
+    else await openTerminal(started.sandbox);
   } catch (err) {
     ownResets = 0;
     showProblem(`The lesson could not be reset: ${(err as Error).message}`, () => void start());
@@ -316,17 +340,28 @@ async function reload(): Promise<void> {
 
 // ---- live updates ----------------------------------------------------------
 
-function onMessage(m: ChannelMessage): void {
+function onMessage(m: LearnerMessage): void {
   if (m.kind === 'update') {
     const u = m.update;
     if (u.lessonId !== lessonId) return;
     if (u.type === 'exercise') {
       const card = cards.find((c) => c.exercise.id === u.exerciseId);
       if (card) setStatus(card, u.status, u.reason);
+    } else if (u.type === 'start' && queued && u.step === 'ready') {
+      // the line moved to us and the lesson started: its terminal now
+      void start();
+    } else if (u.type === 'start' && startStep && u.step === 'queued' && u.place) {
+      startStep.textContent = placeLabel(u.place);
     } else if (u.type === 'start' && startStep && u.step !== 'ready' && u.step !== 'failed') {
       // The channel and the start request are separate connections: a step
       // may arrive after the terminal opened, and must not take its place.
       startStep.textContent = stepLabel(u.step);
+    } else if (u.type === 'idle') {
+      const minutes = Math.max(1, Math.round(u.inMs / 60_000));
+      toast(`Nothing has happened in your sandbox for a while: it will be reclaimed in about ${minutes} minute${minutes > 1 ? 's' : ''} for someone else, and this lesson's next start makes a fresh one (your progress stays).`, {
+        sticky: true,
+        action: { label: 'Keep my sandbox', run: () => void lessons.keep(lessonId).catch((err: Error) => toast(err.message, { kind: 'error' })) },
+      });
     } else if (u.type === 'reset') {
       // this page's own reset comes back here too, maybe after it finished
       if (ownResets > 0) ownResets--;

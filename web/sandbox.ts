@@ -47,7 +47,7 @@ resetButton.addEventListener('click', async () => {
   if (!panel || !confirm('Throw this sandbox away and start a fresh one? Everything in it is lost.')) return;
   resetButton.disabled = true;
   try {
-    await api.deleteSandbox(panel.sandbox.id).catch(() => {});
+    await api.deleteSandbox(panel.sandbox.id).catch(() => {}); // gone already, or reaped idle if the server was unreachable
     await start(true);
   } finally {
     resetButton.disabled = false;

@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
+import { LESSON_ID } from '../contracts/lessons.js';
 
 export interface Selection {
   /** The labs folder holding the lessons. */
@@ -25,7 +26,6 @@ export function defaultLabsDir(flag?: string): string {
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
 /** A path to a lesson folder (a bare name counts only when it holds a lesson.md). */
 const isLessonDir = (p: string) => isDir(p) && (p.includes('/') || existsSync(path.join(p, 'lesson.md')));
-const ID = /^[a-z0-9][a-z0-9-]*$/;
 
 export function selectLessons(args: string[], labsFlag?: string): Selection {
   const dirs = new Set<string>();
@@ -46,7 +46,7 @@ export function selectLessons(args: string[], labsFlag?: string): Selection {
       continue;
     }
     const [id, exercise, ...rest] = clean.split('/');
-    if (!id || !ID.test(id) || rest.length || exercise === '') throw new UsageError(`"${arg}" is neither a lesson folder nor a lesson id (e.g. 01-namespaces or 01-namespaces/uts)`);
+    if (!id || !LESSON_ID.test(id) || rest.length || exercise === '') throw new UsageError(`"${arg}" is neither a lesson folder nor a lesson id (e.g. 01-namespaces or 01-namespaces/uts)`);
     lessons.push({ id, ...(exercise ? { exerciseId: exercise } : {}) });
   }
   if (dirs.size > 1) throw new UsageError(`the lessons given live in different labs folders (${[...dirs].join(', ')}): name lessons of one at a time`);

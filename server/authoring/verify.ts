@@ -138,7 +138,7 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
     report.ok = report.exercises.every((e) => e.status !== 'failed' && (e.status !== 'prepared' || e.problems.length === 0));
   } finally {
     typist?.dispose();
-    await pty?.terminate(500).catch(() => {});
+    await pty?.terminate(500).catch(() => {}); // the sandbox is destroyed next, which ends the shell regardless
     await options.sandboxes.destroy(box.id);
   }
   return finish(report, started);

@@ -2,7 +2,7 @@
 // learner runs (a "command settled" event from their terminal), the checks of
 // the exercises not done yet run in order, and each result is reported. A done
 // exercise stays done. Knows checks and progress, not markdown or terminals.
-import type { Disposable } from '../sandbox/driver.js';
+import type { Disposable, Event } from '../lifecycle.js';
 import type { ProgressStore } from './progress.js';
 import type { CheckRunner } from './runner.js';
 
@@ -14,10 +14,8 @@ export interface CheckTarget {
   timeoutMs?: number;
 }
 
-/** Tells when a command the learner typed has finished (TerminalSession.onCommandSettled has this shape). */
-export interface CommandSettledSource {
-  subscribe(listener: () => void): Disposable;
-}
+/** Tells when a command the learner typed has finished (any terminal of the sandbox). */
+export type CommandSettledSource = Event<unknown>;
 
 export interface ExerciseResult {
   exerciseId: string;
@@ -94,7 +92,7 @@ export class AutoChecker {
     const progress = await this.options.progress.get(this.options.learnerId, this.options.lessonId);
     for (const id of Object.keys(progress.done)) this.done.add(id);
     if (this.stopped) return;
-    this.subscription = this.options.settled.subscribe(() => this.commandSettled());
+    this.subscription = this.options.settled(() => this.commandSettled());
   }
 
   get doneExercises(): string[] {

@@ -55,6 +55,8 @@ export interface CheckRunnerOptions {
   /** Scripts running at once, for all learners together. Default: the number of CPUs. */
   concurrency?: number;
   defaultTimeoutMs?: number;
+  /** Told of every script's outcome (for the metrics). */
+  onResult?: (kind: 'check' | 'hint', result: { passed: boolean; timedOut: boolean; durationMs: number }) => void;
 }
 
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -96,6 +98,7 @@ export class CheckRunner {
       const r = await this.exec(sandboxId, script, timeoutMs, options.env);
       const output = r.stdout;
       const passed = r.exitCode === 0 && !r.timedOut;
+      this.options.onResult?.('check', { passed, timedOut: r.timedOut, durationMs: r.durationMs });
       return {
         passed,
         reason: passed ? '' : failureReason(r, output, timeoutMs),
@@ -112,6 +115,7 @@ export class CheckRunner {
     return this.schedule(options.owner ?? sandboxId, options.key ? `hint:${options.key}` : undefined, async () => {
       const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
       const r = await this.exec(sandboxId, script, timeoutMs, options.env);
+      this.options.onResult?.('hint', { passed: r.exitCode === 0 && !r.timedOut, timedOut: r.timedOut, durationMs: r.durationMs });
       let text = stripControls(r.stdout).trim();
       if (text.length > MAX_HINT_CHARS) text = `${text.slice(0, MAX_HINT_CHARS)}…`;
       return { text: r.timedOut ? `${text}\n(the hint script was stopped after ${seconds(timeoutMs)})`.trim() : text, timedOut: r.timedOut, durationMs: Math.round(r.durationMs) };
@@ -138,7 +142,7 @@ export class CheckRunner {
     const previous = key ? this.running.get(key) : undefined;
     const self: { promise?: Promise<T> } = {};
     self.promise = (async () => {
-      await previous?.catch(() => {});
+      await previous?.catch(() => {}); // only waits its turn: the previous run's failure is its own caller's
       const release = await this.slots.acquire(owner);
       if (key) {
         this.waiting.delete(key);

@@ -2,7 +2,9 @@
 // Every route acts for the learner of the request and only on what that
 // learner may access (ownership.ts); anything else is "not found".
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { SandboxJson, TerminalJson } from '../contracts/lessons.js';
 import type { Logger } from '../log.js';
+import type { Edge } from './edge.js';
 import { SandboxError } from '../sandbox/driver.js';
 import type { SandboxManager } from '../sandbox/manager.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
@@ -17,6 +19,8 @@ export interface ApiDeps {
   log?: Logger;
   /** Sandboxes one learner may hold at once. */
   maxSandboxesPerLearner?: number;
+  /** Fair shares per client address. */
+  edge?: Edge;
 }
 
 export class HttpError extends Error {
@@ -27,8 +31,14 @@ export class HttpError extends Error {
 
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
 
-function terminalJson(t: TerminalSession) {
+export function terminalJson(t: TerminalSession): TerminalJson {
   return { ...t.info(), socket: `/ws/terminals/${t.id}` };
+}
+
+/** A sandbox as the pages see it, with its live terminals; undefined once it has ended. */
+export function sandboxJson(sandboxes: SandboxManager, terminals: TerminalRegistry, id: string): SandboxJson | undefined {
+  const info = sandboxes.list().find((s) => s.id === id);
+  return info && { id, hostname: info.hostname, createdAt: info.createdAt, terminals: terminals.list(id).map(terminalJson) };
 }
 
 export function apiRouter(deps: ApiDeps): express.Router {
@@ -37,10 +47,7 @@ export function apiRouter(deps: ApiDeps): express.Router {
   const router = express.Router();
   router.use(express.json({ limit: '4kb' }));
 
-  const sandboxJson = (id: string) => {
-    const info = sandboxes.list().find((s) => s.id === id);
-    return info && { id, hostname: info.hostname, createdAt: info.createdAt, terminals: terminals.list(id).map(terminalJson) };
-  };
+  const sandboxOf = (id: string) => sandboxJson(sandboxes, terminals, id);
 
   /** The sandbox `id`, if the caller owns it. */
   const ownSandbox = (req: Request, res: Response): string => {
@@ -59,24 +66,24 @@ export function apiRouter(deps: ApiDeps): express.Router {
   };
 
   router.get('/sandboxes', (_req, res) => {
-    res.json({ sandboxes: ownership.sandboxesOf(learnerOf(res)).map(sandboxJson).filter(Boolean) });
+    res.json({ sandboxes: ownership.sandboxesOf(learnerOf(res)).map(sandboxOf).filter(Boolean) });
   });
 
   router.post('/sandboxes', async (_req, res) => {
     const learner = learnerOf(res);
     const mine = ownership.sandboxesOf(learner).filter((id) => sandboxes.has(id));
     if (mine.length >= perLearner) throw new HttpError(409, `you already have ${mine.length} sandboxes; delete one to start another`);
+    const refused = deps.edge?.admission.refusal(learner);
+    if (refused) throw new HttpError(429, refused);
     const info = await sandboxes.create();
     ownership.claim(info.id, learner);
     deps.log?.info({ sandbox: info.id, learner }, 'sandbox created');
-    res.status(201).json(sandboxJson(info.id));
+    res.status(201).json(sandboxOf(info.id));
   });
 
   router.delete('/sandboxes/:id', async (req, res) => {
     const id = ownSandbox(req, res);
-    await terminals.endSandbox(id);
-    await sandboxes.destroy(id);
-    ownership.release(id);
+    await sandboxes.destroy(id); // its terminals, run and owner let go on the manager's onEnded
     res.status(204).end();
   });
 

@@ -8,10 +8,12 @@ import type { SandboxManager } from '../sandbox/manager.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import type { LessonPlayer } from '../player/player.js';
 import { apiRouter } from './api.js';
-import type { Identity } from './identity.js';
+import type { Edge } from './edge.js';
+import { learnerOf, type Identity } from './identity.js';
 import { lessonRoutes } from './lessons.js';
 import { workshopRouter } from './workshops.js';
 import type { Workshops } from '../workshops/index.js';
+import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
 import { requestGuard, securityHeaders } from './security.js';
 
@@ -22,10 +24,14 @@ export interface AppDeps {
   ownership: Ownership;
   /** The lessons; without it the server offers sandboxes and terminals only. */
   player?: LessonPlayer;
-  /** Instructor-led workshops. */
-  workshops?: Workshops;
-  /** The address the server listens on (a loopback server refuses foreign Host headers). */
-  listenHost: string;
+  /** Instructor-led workshops (with the lessons), and the instructor's sign-in. */
+  workshops?: { workshops: Workshops; instructor: InstructorGate };
+  /** Names, connections and fair shares (edge.ts). */
+  edge: Edge;
+  /** /metrics, for the instructor. */
+  metrics?: { route: express.RequestHandler };
+  /** The URL learners reach the server by, for join and resume links. */
+  publicUrl?: string;
   log?: Logger;
   /** The built browser assets; default dist/web. */
   webDir?: string;
@@ -39,14 +45,25 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, sandboxes: deps.sandboxes.count });
   });
-  app.use(requestGuard(deps.listenHost));
-  app.use(deps.identity.middleware());
+  app.use(requestGuard(deps.edge));
+  if (deps.metrics) app.get('/metrics', deps.metrics.route);
+  const { edge } = deps;
+  // a client that drops its cookie is a new learner: new learners are rate limited per address
+  app.use(deps.identity.middleware((req) => {
+    const wait = edge.admission.newLearner(edge.addressOf(req));
+    if (wait > 0) edge.refused('new-learners-per-address', edge.addressOf(req));
+    return wait;
+  }));
+  app.use((req, res, next) => {
+    edge.admission.seen(learnerOf(res), edge.addressOf(req));
+    next();
+  });
   const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
-  if (deps.workshops) {
-    app.use(workshopRouter({ workshops: deps.workshops, identity: deps.identity, sandboxes: deps.sandboxes, terminals: deps.terminals, ownership: deps.ownership, webDir, ...(deps.log ? { log: deps.log } : {}) }));
+  if (deps.workshops && deps.player) {
+    app.use(workshopRouter({ ...deps.workshops, player: deps.player, identity: deps.identity, terminals: deps.terminals, ownership: deps.ownership, webDir, ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}), ...(deps.log ? { log: deps.log } : {}) }));
   }
   if (deps.player) {
-    app.use(lessonRoutes({ player: deps.player, sandboxes: deps.sandboxes, terminals: deps.terminals, lessonPage: path.join(webDir, 'lesson.html'), ...(deps.log ? { log: deps.log } : {}) }));
+    app.use(lessonRoutes({ player: deps.player, sandboxes: deps.sandboxes, terminals: deps.terminals, admission: edge.admission, lessonPage: path.join(webDir, 'lesson.html'), ...(deps.log ? { log: deps.log } : {}) }));
   }
   app.use('/api', apiRouter(deps));
 

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
+import { parseCookies, setCookie } from './cookies.js';
 
 export const LEARNER_COOKIE = 'boxlab_learner';
 const MAX_AGE_S = 365 * 24 * 3600;
@@ -25,22 +26,6 @@ export async function loadIdentityKey(dataDir: string): Promise<Buffer> {
   });
   await fs.unlink(tmp);
   return fs.readFile(file);
-}
-
-export function parseCookies(header: string | undefined): Map<string, string> {
-  const cookies = new Map<string, string>();
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) cookies.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  return cookies;
-}
-
-function isHttps(req: IncomingMessage): boolean {
-  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
-  // behind a TLS-terminating proxy; a client lying here only makes its own cookie Secure
-  const forwarded = req.headers['x-forwarded-proto'];
-  return (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() === 'https';
 }
 
 export class Identity {
@@ -76,14 +61,23 @@ export class Identity {
   }
 
   setCookieHeader(value: string, req: IncomingMessage): string {
-    return `${LEARNER_COOKIE}=${value}; Path=/; Max-Age=${MAX_AGE_S}; HttpOnly; SameSite=Lax${isHttps(req) ? '; Secure' : ''}`;
+    return setCookie(req, LEARNER_COOKIE, value, { maxAgeS: MAX_AGE_S, sameSite: 'Lax' });
   }
 
-  /** Express middleware: every request gets a learner (`learnerOf(res)`), a new visitor a new cookie. */
-  middleware() {
+  /**
+   * Express middleware: every request gets a learner (`learnerOf(res)`), a new
+   * visitor a new cookie, unless `mayIssue` says how long to wait (429).
+   */
+  middleware(mayIssue: (req: Request) => number = () => 0) {
     return (req: Request, res: Response, next: NextFunction) => {
       let learner = this.fromRequest(req);
       if (!learner) {
+        const wait = mayIssue(req);
+        if (wait > 0) {
+          res.set('Retry-After', String(Math.ceil(wait / 1000)));
+          res.status(429).json({ error: `too many new visitors from your network; try again in ${Math.ceil(wait / 1000)} s` });
+          return;
+        }
         const issued = this.issue();
         learner = issued.id;
         res.append('Set-Cookie', this.setCookieHeader(issued.cookie, req));

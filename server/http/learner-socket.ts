@@ -6,23 +6,20 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import type { LearnerBus, LearnerNotice } from '../events.js';
+import { LEARNER_SOCKET_PATH, type LearnerMessage } from '../contracts/learner-channel.js';
+import type { LearnerBus } from '../events.js';
 import type { Logger } from '../log.js';
-import type { LessonPlayer, PlayerUpdate } from '../player/player.js';
+import type { LessonPlayer } from '../player/player.js';
+import { DisposableStore } from '../lifecycle.js';
 import type { Identity } from './identity.js';
-import { hostAllowed, sameOrigin } from './security.js';
+import { admitUpgrade, type Edge } from './edge.js';
 import { refuseUpgrade } from './upgrade.js';
-
-export const LEARNER_SOCKET_PATH = '/ws/learner';
-
-/** What the page receives. */
-export type LearnerMessage = { kind: 'update'; update: PlayerUpdate } | { kind: 'notice'; notice: LearnerNotice };
 
 export interface LearnerSocketDeps {
   player: LessonPlayer;
   bus: LearnerBus;
   identity: Identity;
-  listenHost: string;
+  edge: Edge;
   log?: Logger;
 }
 
@@ -41,9 +38,8 @@ export function learnerSockets(deps: LearnerSocketDeps) {
 
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
       socket.on('error', () => {});
-      if (!hostAllowed(req, deps.listenHost)) return refuseUpgrade(socket, 403, 'this boxlab server only answers to its own address');
-      if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'cross-origin WebSocket refused');
       const learner = deps.identity.fromRequest(req);
+      if (!admitUpgrade(req, socket, deps.edge, learner)) return;
       if (!learner) return refuseUpgrade(socket, 401, 'no learner cookie: load a boxlab page first');
       wss.handleUpgrade(req, socket, head, (ws) => {
         const send = (message: LearnerMessage) => {
@@ -51,14 +47,14 @@ export function learnerSockets(deps: LearnerSocketDeps) {
           if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
           ws.send(JSON.stringify(message));
         };
-        const offUpdate = deps.player.onUpdate(learner, (update) => send({ kind: 'update', update }));
-        const offNotice = deps.bus.onNotice(learner, (notice) => send({ kind: 'notice', notice }));
+        const subs = new DisposableStore();
+        subs.add(deps.player.onUpdate(learner, (update) => send({ kind: 'update', update })));
+        subs.add(deps.bus.onNotice(learner, (notice) => send({ kind: 'notice', notice })));
         // a ping now and then keeps proxies from closing a quiet channel
         const ping = setInterval(() => ws.ping(), PING_EVERY_MS);
         ws.on('close', () => {
           clearInterval(ping);
-          offUpdate();
-          offNotice();
+          subs.dispose();
         });
         ws.on('error', () => ws.terminate());
         // the page sends nothing; anything it does send is ignored

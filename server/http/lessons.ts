@@ -6,14 +6,17 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { EXERCISE_ID, LESSON_ID, type CatalogueEntry, type CheckJson, type ExerciseJson, type LessonJson, type Started } from '../contracts/lessons.js';
 import type { Lesson } from '../labs/model.js';
 import { renderLesson, renderSolution, type LessonView } from '../labs/render.js';
 import type { Logger } from '../log.js';
-import { LessonPlayer, PlayerError } from '../player/player.js';
+import { LessonPlayer, PlayerError, type StartOutcome } from '../player/player.js';
 import type { SandboxManager } from '../sandbox/manager.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
-import { apiErrors, HttpError } from './api.js';
+import { apiErrors, HttpError, sandboxJson as sandboxView } from './api.js';
+import type { Admission } from './admission.js';
 import { learnerOf } from './identity.js';
+import { rateLimited, RateLimiter, type RateLimit } from './rate-limit.js';
 
 export interface LessonRoutesDeps {
   player: LessonPlayer;
@@ -21,11 +24,13 @@ export interface LessonRoutesDeps {
   terminals: TerminalRegistry;
   /** The built lesson page. */
   lessonPage: string;
+  /** Fair shares per client address (a network's share of sandboxes). */
+  admission?: Admission;
+  /** Check requests per learner: a check runs a script in their sandbox, a few a second at most however fast the clicks (or a script). */
+  checks?: RateLimit;
   log?: Logger;
 }
 
-const LESSON_ID = /^[a-z0-9][a-z0-9-]{0,99}$/;
-const EXERCISE_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** Assets are shown, never run: an SVG with a script in it stays inert. */
 const ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
@@ -71,18 +76,11 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
     }
   };
 
-  const sandboxJson = (id: string) => {
-    const info = deps.sandboxes.list().find((s) => s.id === id);
-    return info && {
-      id,
-      hostname: info.hostname,
-      createdAt: info.createdAt,
-      terminals: deps.terminals.list(id).map((t) => ({ ...t.info(), socket: `/ws/terminals/${t.id}` })),
-    };
-  };
+  const sandboxJson = (id: string) => sandboxView(deps.sandboxes, deps.terminals, id) ?? null;
 
   const api = express.Router();
   api.use(express.json({ limit: '4kb' }));
+  const checks = rateLimited(new RateLimiter(deps.checks ?? { burst: 10, perSecond: 1 }), (_req, res) => learnerOf(res), 'check requests');
 
   api.get('/', async (_req, res) => {
     const learner = learnerOf(res);
@@ -104,7 +102,7 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
             exercises: l.exercises.length,
             done: done.get(l.id) ?? 0,
             ...(unavailable ? { unavailable } : {}),
-          };
+          } satisfies CatalogueEntry;
         }),
       ),
     });
@@ -145,32 +143,44 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
           status: state.status,
           ...(state.reason ? { reason: state.reason } : {}),
           ...(state.unavailable ? { unavailable: state.unavailable } : {}),
-        };
+        } satisfies ExerciseJson;
       }),
       ...(unavailable ? { unavailable } : {}),
       previous: neighbour(index > 0 ? list[index - 1] : undefined) ?? null,
       next: neighbour(list[index + 1]) ?? null,
-      run: run ? { step: run.step, ...(run.error ? { error: run.error } : {}), sandbox: run.sandboxId ? (sandboxJson(run.sandboxId) ?? null) : null } : null,
-    });
+      run: run ? { step: run.step, ...(run.error ? { error: run.error } : {}), ...(run.place ? { place: run.place } : {}), sandbox: run.sandboxId ? sandboxJson(run.sandboxId) : null } : null,
+    } satisfies LessonJson);
   });
+
+  // the sandbox; or, the server being full, 202 and a place in line (the lesson starts by itself)
+  const started = (res: Response, outcome: StartOutcome) => {
+    if ('queued' in outcome) res.status(202).json({ queued: outcome.queued } satisfies Started);
+    else res.json({ sandbox: sandboxJson(outcome.sandboxId) } satisfies Started);
+  };
 
   api.post('/:id/start', async (req, res) => {
     const lesson = lessonOf(req, res);
-    const id = await player.start(learnerOf(res), lesson.id);
-    res.json({ sandbox: sandboxJson(id) });
+    const learner = learnerOf(res);
+    started(res, await player.start(learner, lesson.id, () => deps.admission?.refusal(learner)));
   });
 
   api.post('/:id/reset', async (req, res) => {
     const lesson = lessonOf(req, res);
     confirmed(req, 'resetting a lesson');
-    const id = await player.reset(learnerOf(res), lesson.id);
-    res.json({ sandbox: sandboxJson(id) });
+    started(res, await player.reset(learnerOf(res), lesson.id));
   });
 
-  api.post('/:id/exercises/:exercise/check', async (req, res) => {
+  // the learner answered the warning that their idle sandbox would be reaped
+  api.post('/:id/keep', (req, res) => {
+    const lesson = lessonOf(req, res);
+    if (!player.keep(learnerOf(res), lesson.id)) throw new HttpError(409, 'this lesson has no sandbox to keep: start it again');
+    res.status(204).end();
+  });
+
+  api.post('/:id/exercises/:exercise/check', checks, async (req, res) => {
     const lesson = lessonOf(req, res);
     const r = await player.check(learnerOf(res), lesson.id, exerciseIdOf(req));
-    res.json({ exerciseId: r.exerciseId, passed: r.passed, reason: r.reason, done: r.passed || r.newlyDone });
+    res.json({ exerciseId: r.exerciseId, passed: r.passed, reason: r.reason, done: r.passed || r.newlyDone } satisfies CheckJson);
   });
 
   api.post('/:id/exercises/:exercise/hints', (req, res) => {
@@ -182,7 +192,7 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
     res.json({ hints: hints.slice(0, shown), hintsTotal: hints.length });
   });
 
-  api.post('/:id/exercises/:exercise/diagnose', async (req, res) => {
+  api.post('/:id/exercises/:exercise/diagnose', checks, async (req, res) => {
     const lesson = lessonOf(req, res);
     res.json({ text: await player.diagnose(learnerOf(res), lesson.id, exerciseIdOf(req)) });
   });
@@ -234,7 +244,7 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
 /** The player's failures, as HTTP errors. */
 function playerErrors(err: unknown, _req: Request, _res: Response, next: NextFunction): void {
   if (err instanceof PlayerError) {
-    const status = { 'not-found': 404, unavailable: 409, 'bad-request': 409, 'setup-failed': 500 }[err.code];
+    const status = { 'not-found': 404, unavailable: 409, 'bad-request': 409, 'setup-failed': 500, refused: 429 }[err.code];
     next(new HttpError(status, err.message));
   } else next(err);
 }

@@ -1,10 +1,10 @@
 // What every response and request goes through: security headers with a
-// strict Content-Security-Policy, a same-origin rule for anything that
-// changes state (WebSocket upgrades included: cross-site WebSocket
-// hijacking), and, on a loopback-only server, a Host check that keeps a
-// web page on another site from reaching boxlab by DNS rebinding.
-import type { IncomingMessage } from 'node:http';
+// strict Content-Security-Policy, the server's own names only (hosts.ts: a
+// web page on another site reaching boxlab by DNS rebinding names itself),
+// and a same-origin rule for anything that changes state (WebSocket upgrades
+// alike, in edge.ts: cross-site WebSocket hijacking).
 import type { NextFunction, Request, Response } from 'express';
+import type { Edge } from './edge.js';
 
 // Scripts only from boxlab itself. Styles may be inline: xterm.js injects
 // <style> elements for its renderer and scrollbars.
@@ -35,46 +35,17 @@ export function securityHeaders() {
   };
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
-function hostname(host: string): string {
-  // "[::1]:8080" -> "[::1]", "localhost:8080" -> "localhost"
-  return host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
-}
-
-export function isLoopback(listenHost: string): boolean {
-  return LOOPBACK_NAMES.has(listenHost) || listenHost.startsWith('127.');
-}
-
-/** Is the Host header acceptable? A server listening on loopback only answers to loopback names. */
-export function hostAllowed(req: IncomingMessage, listenHost: string): boolean {
-  const host = req.headers.host;
-  if (!host) return false;
-  if (!isLoopback(listenHost)) return true;
-  const name = hostname(host.toLowerCase());
-  return LOOPBACK_NAMES.has(name) || name.startsWith('127.');
-}
-
-/** Does the request come from a page of this server? A missing Origin (not a browser) counts as no. */
-export function sameOrigin(req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (!origin || !req.headers.host) return false;
-  try {
-    return new URL(origin).host === req.headers.host.toLowerCase();
-  } catch {
-    return false;
-  }
-}
-
-/** Refuses a foreign Host, and a state-changing request sent by another site's page. */
-export function requestGuard(listenHost: string) {
+/** Refuses a Host that is not this server's (421) and a state-changing request sent by another site's page (403). */
+export function requestGuard(edge: Edge) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!hostAllowed(req, listenHost)) {
-      res.status(403).json({ error: 'this boxlab server only answers to its own address' });
+    if (!edge.hosts.allows(req.headers.host)) {
+      edge.refused('host', edge.addressOf(req));
+      res.status(421).json({ error: 'this boxlab server only answers to its own address' });
       return;
     }
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
-    if (!safe && req.headers.origin !== undefined && !sameOrigin(req)) {
+    if (!safe && req.headers.origin !== undefined && !edge.hosts.sameOrigin(req.headers.origin, req.headers.host)) {
+      edge.refused('origin', edge.addressOf(req));
       res.status(403).json({ error: 'cross-origin requests are refused' });
       return;
     }

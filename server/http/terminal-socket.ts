@@ -11,14 +11,14 @@ import { MAX_CLIENT_FRAME } from '../terminal/protocol.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import type { Identity } from './identity.js';
 import type { Ownership } from './ownership.js';
-import { hostAllowed, sameOrigin } from './security.js';
+import { admitUpgrade, type Edge } from './edge.js';
 import { closeSockets, refuseUpgrade } from './upgrade.js';
 
 export interface TerminalSocketDeps {
   terminals: TerminalRegistry;
   identity: Identity;
   ownership: Ownership;
-  listenHost: string;
+  edge: Edge;
   log?: Logger;
   connection?: Partial<ConnectionOptions>;
 }
@@ -36,9 +36,8 @@ export function terminalSockets(deps: TerminalSocketDeps) {
       const path = (req.url ?? '').split('?')[0]!;
       const match = PATH.exec(path);
       if (!match) return refuseUpgrade(socket, 404, `no WebSocket at ${path.slice(0, 100)}`);
-      if (!hostAllowed(req, deps.listenHost)) return refuseUpgrade(socket, 403, 'this boxlab server only answers to its own address');
-      if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'cross-origin WebSocket refused: open the terminal from a boxlab page');
       const learner = deps.identity.fromRequest(req);
+      if (!admitUpgrade(req, socket, deps.edge, learner)) return;
       if (!learner) return refuseUpgrade(socket, 401, 'no learner cookie: load a boxlab page first');
       const session = deps.terminals.get(match[1]!);
       const access = session ? deps.ownership.access(learner, session.sandboxId) : 'none';

@@ -12,15 +12,17 @@ import { serveTerminal } from '../terminal/connection.js';
 import { MAX_CLIENT_FRAME } from '../terminal/protocol.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import type { Workshops } from '../workshops/index.js';
+import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
-import { hostAllowed, sameOrigin } from './security.js';
+import { admitUpgrade, type Edge } from './edge.js';
 import { closeSockets, refuseUpgrade } from './upgrade.js';
 
 export interface WorkshopSocketDeps {
   workshops: Workshops;
+  instructor: InstructorGate;
   terminals: TerminalRegistry;
   ownership: Ownership;
-  listenHost: string;
+  edge: Edge;
   log?: Logger;
 }
 
@@ -33,7 +35,6 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
   const { workshops, terminals, ownership } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false });
 
-
   return {
     handles(req: IncomingMessage): boolean {
       return (req.url ?? '').startsWith('/ws/workshops/');
@@ -44,23 +45,21 @@ export function workshopSockets(deps: WorkshopSocketDeps) {
       const [pathname, query = ''] = (req.url ?? '').split('?');
       const match = WORKSHOP_SOCKET_PATH.exec(pathname!);
       if (!match) return refuseUpgrade(socket, 404, `no WebSocket at ${pathname!.slice(0, 100)}`);
-      if (!hostAllowed(req, deps.listenHost)) return refuseUpgrade(socket, 403, 'this boxlab server only answers to its own address');
-      if (!sameOrigin(req)) return refuseUpgrade(socket, 403, 'cross-origin WebSocket refused');
-      if (!workshops.auth.isInstructor(req)) return refuseUpgrade(socket, 401, 'instructors only: sign in at /instructor');
+      if (!admitUpgrade(req, socket, deps.edge)) return;
+      if (!deps.instructor.isInstructor(req)) return refuseUpgrade(socket, 401, 'instructors only: sign in at /instructor');
       const workshop = workshops.store.get(match[1]!);
       if (!workshop) return refuseUpgrade(socket, 404, `no workshop ${match[1]}`);
 
       if (match[2]) {
         wss.handleUpgrade(req, socket, head, (ws) => {
-          let unsubscribe: () => void = () => {};
-          ws.on('close', () => unsubscribe());
           ws.on('error', () => {});
           ws.on('message', () => {}); // the dashboard only listens
-          unsubscribe = workshops.hub.subscribe(workshop.id, (message) => {
+          const subscription = workshops.hub.subscribe(workshop.id, (message) => {
             if (ws.readyState !== ws.OPEN) return;
             if (ws.bufferedAmount > MAX_BUFFERED) return ws.terminate();
             ws.send(message);
           });
+          ws.on('close', () => subscription.dispose());
         });
         return;
       }

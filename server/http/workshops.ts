@@ -5,35 +5,50 @@
 import path from 'node:path';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
+import { LESSON_ID } from '../contracts/lessons.js';
 import type { Logger } from '../log.js';
 import { DIST_DIR } from '../paths.js';
-import type { SandboxManager } from '../sandbox/manager.js';
+import type { LessonPlayer } from '../player/player.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import { workshopView } from '../workshops/dashboard.js';
 import { toCsv } from '../workshops/export.js';
 import type { Workshops } from '../workshops/index.js';
-import { clientAddress, rateLimited } from '../workshops/rate-limit.js';
 import { JoinError, type Workshop } from '../workshops/store.js';
 import { apiErrors, HttpError } from './api.js';
 import { learnerOf, type Identity } from './identity.js';
+import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
+import { clientAddress, rateLimited, RateLimiter, type RateLimit } from './rate-limit.js';
 
 export interface WorkshopRoutesDeps {
   workshops: Workshops;
+  instructor: InstructorGate;
   identity: Identity;
-  sandboxes: SandboxManager;
+  /** Resets a learner's lesson (its sandbox and progress) when the instructor asks. */
+  player: LessonPlayer;
   terminals: TerminalRegistry;
   ownership: Ownership;
   log?: Logger;
   webDir?: string;
   /** Where a learner goes once in a workshop (the lesson catalogue). */
   learnerHome?: string;
+  /** The URL learners reach the server by (--public-url): join and resume links use it. */
+  publicUrl?: string;
+  limits?: Partial<typeof WORKSHOP_LIMITS>;
 }
+
+// a whole room joins from behind one NAT address: the per-address limit is for floods, the per-learner one for scripts
+export const WORKSHOP_LIMITS = {
+  join: { burst: 150, perSecond: 5 },
+  lookup: { burst: 60, perSecond: 2 },
+  joinPerLearner: { burst: 5, perSecond: 0.2 },
+  login: { burst: 5, perSecond: 0.1 },
+} satisfies Record<string, RateLimit>;
 
 const workshopInput = z
   .object({
     name: z.string().trim().min(1, 'a workshop needs a name').max(100),
-    lessons: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]*$/)).min(1, 'pick at least one lesson').max(50),
+    lessons: z.array(z.string().regex(LESSON_ID, 'a lesson id')).min(1, 'pick at least one lesson').max(50),
     startsAt: z.number().int().positive().nullable().optional(),
     endsAt: z.number().int().positive().nullable().optional(),
     capacity: z.number().int().min(1).max(1000),
@@ -62,11 +77,18 @@ const JOIN_STATUS: Record<JoinError['code'], number> = { 'no-workshop': 404, 'no
 
 export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   const { workshops, identity, terminals, ownership } = deps;
-  const { store, auth, hub, limiters } = workshops;
+  const { store, auth } = workshops;
+  const limits = { ...WORKSHOP_LIMITS, ...deps.limits };
+  const limiters = {
+    join: new RateLimiter(limits.join),
+    lookup: new RateLimiter(limits.lookup),
+    joinPerLearner: new RateLimiter(limits.joinPerLearner),
+    login: new RateLimiter(limits.login),
+  };
   const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
-  const instructor = auth.required();
+  const instructor = deps.instructor.required();
 
   const page = (file: string) => (_req: Request, res: Response) => {
     res.set('Cache-Control', 'no-cache');
@@ -83,7 +105,9 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
     if (!w) throw new HttpError(404, `no workshop ${String(req.params.id)}`);
     return w;
   };
-  const resumeUrl = (req: Request, w: Workshop, learnerId: string) => `${req.protocol}://${req.get('host')}/r/${w.id}/${auth.resumeToken(w.id, learnerId)}`;
+  // the public URL when there is one (behind a proxy the request's own host is the proxy's view)
+  const base = (req: Request) => deps.publicUrl?.replace(/\/$/, '') || `${req.protocol}://${req.get('host')}`;
+  const resumeUrl = (req: Request, w: Workshop, learnerId: string) => `${base(req)}/r/${w.id}/${auth.resumeToken(w.id, learnerId)}`;
   const summary = (w: Workshop) => ({ ...workshopView(w), learners: store.members(w.id).length });
 
   // ---- the instructor
@@ -101,15 +125,15 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
       deps.log?.warn({ from }, 'instructor sign-in refused');
       throw new HttpError(403, 'wrong instructor secret');
     }
-    res.append('Set-Cookie', auth.sessionCookie(auth.issueSession(), req));
+    res.append('Set-Cookie', deps.instructor.signIn(req));
     res.status(204).end();
   });
   router.post('/api/instructor/logout', (req, res) => {
-    res.append('Set-Cookie', auth.clearCookie(req));
+    res.append('Set-Cookie', deps.instructor.signOut(req));
     res.status(204).end();
   });
   router.get('/api/instructor/session', (req, res) => {
-    res.json({ instructor: auth.isInstructor(req) });
+    res.json({ instructor: deps.instructor.isInstructor(req) });
   });
 
   const api = express.Router();
@@ -124,42 +148,34 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
     const input = parse(workshopInput, req.body);
     const unknown = input.lessons.filter((id) => !workshops.lesson(id));
     if (unknown.length) throw new HttpError(400, `no such lesson: ${unknown.join(', ')}`);
-    const w = store.create(input);
+    const w = workshops.create(input);
     deps.log?.info({ workshop: w.id, code: w.code }, 'workshop created');
     res.status(201).json(summary(w));
   });
   api.get('/workshops/:id', (req, res) => {
     const w = workshopOf(req);
-    res.json({ ...summary(w), joinUrl: `${req.protocol}://${req.get('host')}/join/${w.code}` });
+    res.json({ ...summary(w), joinUrl: `${base(req)}/join/${w.code}` });
   });
   api.put('/workshops/:id', (req, res) => {
     const w = workshopOf(req);
     const input = parse(workshopInput, req.body);
     const unknown = input.lessons.filter((id) => !workshops.lesson(id));
     if (unknown.length) throw new HttpError(400, `no such lesson: ${unknown.join(', ')}`);
-    const updated = store.update(w.id, input)!;
-    hub.workshopChanged(w.id);
-    res.json(summary(updated));
+    res.json(summary(workshops.update(w.id, input)!));
   });
   api.delete('/workshops/:id', (req, res) => {
     const w = workshopOf(req);
-    store.remove(w.id);
-    hub.workshopChanged(w.id);
+    workshops.remove(w.id);
     res.status(204).end();
   });
   api.post('/workshops/:id/extend', (req, res) => {
     const w = workshopOf(req);
     const { minutes } = parse(z.object({ minutes: z.number().int().min(1).max(24 * 60) }), req.body);
-    const updated = store.extend(w.id, minutes)!;
-    hub.workshopChanged(w.id);
-    res.json(summary(updated));
+    res.json(summary(workshops.extend(w.id, minutes)!));
   });
   api.post('/workshops/:id/end', (req, res) => {
     const w = workshopOf(req);
-    const updated = store.end(w.id)!;
-    hub.workshopChanged(w.id);
-    workshops.message(w.id, 'The workshop has ended. Thank you!');
-    res.json(summary(updated));
+    res.json(summary(workshops.end(w.id)!));
   });
   api.post('/workshops/:id/messages', (req, res) => {
     const w = workshopOf(req);
@@ -184,9 +200,10 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   });
   api.post('/workshops/:id/learners/:learner/reset', async (req, res) => {
     const { w, member } = memberOf(req);
-    const { lessonId } = parse(z.object({ lessonId: z.string().max(64) }), req.body);
+    const { lessonId } = parse(z.object({ lessonId: z.string().regex(LESSON_ID, 'a lesson id') }), req.body);
     if (!w.lessons.includes(lessonId)) throw new HttpError(400, `the lesson ${lessonId} is not part of this workshop`);
-    await workshops.resetLesson(member.learnerId, lessonId);
+    await deps.player.reset(member.learnerId, lessonId);
+    workshops.lessonReset(member.learnerId, lessonId);
     res.status(204).end();
   });
   api.get('/workshops/:id/export.json', (req, res) => {
@@ -203,10 +220,8 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
 
   // ---- the learner
 
-  // a check runs a script in the learner's sandbox: a few a second at most, however fast the clicks (or a script)
-  router.post(['/api/lessons/:id/exercises/:exercise/check', '/api/lessons/:id/exercises/:exercise/diagnose'], rateLimited(limiters.checks, (_req, res) => learnerOf(res), 'check requests'));
-
-  router.get('/api/join/:code', (req, res) => {
+  // a code is all a join needs: lookups are limited as joins are, or codes could be guessed by the thousand
+  router.get('/api/join/:code', rateLimited(limiters.lookup, clientAddress, 'join-code lookups from this address'), (req, res) => {
     const w = store.byCode(String(req.params.code));
     if (!w) throw new HttpError(404, 'no workshop has this code');
     res.json({ name: w.name, lessons: w.lessons.map((id) => ({ id, title: workshops.lesson(id)?.title ?? id })) });
@@ -223,8 +238,7 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
       if (!w) throw new HttpError(404, 'no workshop has this code; check it with your instructor');
       const learner = learnerOf(res);
       try {
-        const { member, rejoined } = store.join(w.id, learner, name);
-        hub.memberChanged(w.id, learner);
+        const { member, rejoined } = workshops.join(w.id, learner, name);
         deps.log?.info({ workshop: w.id, learner, rejoined }, 'learner joined');
         res.status(rejoined ? 200 : 201).json({ workshop: { id: w.id, name: w.name, lessons: w.lessons }, name: member.name, resumeUrl: resumeUrl(req, w, learner), home: deps.learnerHome ?? '/' });
       } catch (err) {

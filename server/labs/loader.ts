@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ANSWERS_FILE, parseAnswers } from './answers.js';
 import type { Lesson, LoadIssue, Script } from './model.js';
 import { parseLesson } from './parse.js';
+import { LESSON_ID } from '../contracts/lessons.js';
 
 export const LESSON_FILE = 'lesson.md';
 export const SETUP_FILE = 'setup.sh';
@@ -13,7 +14,6 @@ export const ASSETS_DIR = 'assets';
 /** The helper library sourced before every check, hint and setup script. */
 export const LIBRARY_FILE = path.join('_lib', 'check.sh');
 
-const LESSON_ID = /^[a-z0-9][a-z0-9-]*$/;
 const MAX_TEXT_BYTES = 1024 * 1024;
 const MAX_ASSETS_BYTES = 64 * 1024 * 1024;
 

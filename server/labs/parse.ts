@@ -5,6 +5,7 @@ import path from 'node:path';
 import MarkdownIt from 'markdown-it';
 import type { Token } from 'markdown-it';
 import { z } from 'zod';
+import { EXERCISE_ID } from '../contracts/lessons.js';
 import { DEFAULT_CHECK_TIMEOUT_MS, MAX_CHECK_TIMEOUT_MS, type Exercise, type Lesson, type LoadIssue, type ProseSection, type Script, type Section } from './model.js';
 import { requirementsSchema } from './requirements.js';
 import { parseYaml } from './yaml-source.js';
@@ -14,8 +15,6 @@ const DISPLAY_ROLES = ['run', 'copy'] as const;
 const EXTRACTED_ROLES = ['check', 'hint', 'solution', 'meta'] as const;
 type ExtractedRole = (typeof EXTRACTED_ROLES)[number];
 const ROLES: readonly string[] = [...DISPLAY_ROLES, ...EXTRACTED_ROLES];
-
-export const EXERCISE_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 const frontMatterSchema = z.strictObject({
   title: z.string({ error: 'a title is required' }).trim().min(1, 'the title is empty'),
@@ -128,7 +127,7 @@ function parse(source: LessonSource): { lesson?: Lesson; issues: LoadIssue[] } {
       continue;
     }
     const [, title = '', id = ''] = m;
-    if (!EXERCISE_ID.test(id)) error(headingLine, `exercise id "${id}" may hold only lowercase letters, digits and single dashes`);
+    if (!EXERCISE_ID.test(id)) error(headingLine, `exercise id "${id}" may hold only lowercase letters, digits and single dashes, 100 at most`);
     else if (ids.has(id)) error(headingLine, `exercise id "${id}" is already used at line ${ids.get(id)}`);
     else ids.set(id, headingLine);
     if (!title) error(headingLine, `exercise "${id}" has no title`);

@@ -7,27 +7,18 @@ import type { Logger } from '../log.js';
 import { AutoChecker, type ExerciseResult } from '../checks/autocheck.js';
 import { LessonSetupError, lessonEnv, resetLesson, startLesson } from '../checks/lifecycle.js';
 import type { CheckRunner } from '../checks/runner.js';
-import type { CheckStatus, LearnerBus } from '../events.js';
+import type { PlayerUpdate } from '../contracts/learner-channel.js';
+import type { CheckStatus, ExerciseStatus, StartStep } from '../contracts/lessons.js';
+import type { LearnerBus } from '../events.js';
 import type { LabsCatalog } from '../labs/loader.js';
 import type { Exercise, Lesson } from '../labs/model.js';
 import { unmetRequirements, type HostFacts } from '../labs/requirements.js';
-import type { Disposable } from '../sandbox/driver.js';
-import type { SandboxManager } from '../sandbox/manager.js';
+import { DisposableStore, Emitter, KeyedEmitter, type Disposable } from '../lifecycle.js';
+import type { Place, SandboxManager, Ticket } from '../sandbox/manager.js';
 import { checkProgress } from '../store/check-progress.js';
 import type { ProgressStore } from '../store/progress.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import type { TerminalSession } from '../terminal/session.js';
-
-/** Where starting a lesson is: shown to the learner while they wait. */
-export type StartStep = 'sandbox' | 'assets' | 'setup' | 'ready' | 'failed';
-
-/** What a learner's open pages hear (besides the notices of the LearnerBus). */
-export type PlayerUpdate =
-  | { type: 'start'; lessonId: string; step: StartStep; error?: string }
-  | { type: 'exercise'; lessonId: string; exerciseId: string; status: CheckStatus; reason?: string; trigger: 'auto' | 'demand' }
-  | { type: 'reset'; lessonId: string };
-
-export type ExerciseStatus = 'todo' | 'failed' | 'done';
 
 export interface ExerciseState {
   id: string;
@@ -48,17 +39,24 @@ interface Run {
   step: StartStep;
   error?: string;
   checker?: AutoChecker;
-  settled: Set<() => void>;
+  /** A command settled in one of the lesson sandbox's terminals. */
+  settled: Emitter<void>;
   terminalSubs: Disposable[];
   lastUsed: number;
   /** Start, reset and stop of one run happen one after another. */
   queue: Promise<unknown>;
   /** Operations queued or running. */
   busy: number;
+  /** Waiting in line for a sandbox (the server is full), and where. */
+  ticket?: Ticket;
+  place?: Place;
 }
 
+/** What asking for a lesson's sandbox gives: the sandbox, or a place in line for one. */
+export type StartOutcome = { sandboxId: string } | { queued: Place };
+
 export class PlayerError extends Error {
-  constructor(readonly code: 'not-found' | 'unavailable' | 'bad-request' | 'setup-failed', message: string) {
+  constructor(readonly code: 'not-found' | 'unavailable' | 'bad-request' | 'setup-failed' | 'refused', message: string) {
     super(message);
   }
 }
@@ -72,10 +70,10 @@ export interface PlayerOptions {
   bus: LearnerBus;
   /** What the host's kernel lets sandboxes do (probed once, lazily). */
   hostFacts: () => Promise<HostFacts>;
+  /** The lessons a learner may see and open, in order (a workshop narrows them); default: the catalogue. */
+  lessonsFor?: (learnerId: string) => Lesson[];
   /** A lesson sandbox has been created for the learner (so they may use its terminals). */
   onSandbox?: (sandboxId: string, learnerId: string) => void;
-  /** The player destroyed a lesson sandbox (evicted, or its setup failed). */
-  onSandboxDestroyed?: (sandboxId: string) => void;
   /** Lesson sandboxes one learner keeps at once; starting one more ends the least recently used. */
   maxRunsPerLearner?: number;
   log?: Logger;
@@ -86,20 +84,20 @@ const key = (learnerId: string, lessonId: string) => `${learnerId}\u0000${lesson
 export class LessonPlayer {
   private readonly runs = new Map<string, Run>();
   private readonly bySandbox = new Map<string, Run>();
-  private readonly updateListeners = new Map<string, Set<(u: PlayerUpdate) => void>>();
+  private readonly updates: KeyedEmitter<string, PlayerUpdate>;
   private readonly progress;
-  private readonly created: Disposable;
-  /**
-   * The lessons a learner may see and open, in order: the catalogue, previous
-   * and next, and access to every lesson route come from here alone. A
-   * workshop narrows it by replacing this function.
-   */
-  lessonsFor: (learnerId: string) => Lesson[];
+  private readonly subscriptions = new DisposableStore();
 
   constructor(private readonly options: PlayerOptions) {
+    this.updates = new KeyedEmitter((err) => options.log?.error({ err }, 'player update listener failed'));
     this.progress = checkProgress(options.store);
-    this.lessonsFor = () => options.catalog.lessons;
-    this.created = options.terminals.onCreated((session) => this.follow(session));
+    this.subscriptions.add(options.terminals.onCreated((session) => this.follow(session)));
+    this.subscriptions.add(options.sandboxes.onEnded(({ id }) => this.sandboxEnded(id)));
+  }
+
+  /** The lessons a learner may see and open, in order: the catalogue, previous and next, and access to every lesson route come from here alone. */
+  lessonsFor(learnerId: string): Lesson[] {
+    return this.options.lessonsFor?.(learnerId) ?? this.options.catalog.lessons;
   }
 
   /** The lesson, if this learner may open it. */
@@ -149,57 +147,130 @@ export class LessonPlayer {
   }
 
   /** The run's state, as the page shows it. */
-  runState(learnerId: string, lessonId: string): { step: StartStep; sandboxId?: string; error?: string } | undefined {
+  runState(learnerId: string, lessonId: string): { step: StartStep; sandboxId?: string; error?: string; place?: Place } | undefined {
     const run = this.runs.get(key(learnerId, lessonId));
     if (!run) return undefined;
     const alive = run.sandboxId !== undefined && this.options.sandboxes.has(run.sandboxId);
-    return { step: run.step, ...(alive ? { sandboxId: run.sandboxId } : {}), ...(run.error ? { error: run.error } : {}) };
+    return { step: run.step, ...(alive ? { sandboxId: run.sandboxId } : {}), ...(run.error ? { error: run.error } : {}), ...(run.ticket && run.place ? { place: run.place } : {}) };
+  }
+
+  /** Learners waiting in line for a sandbox, first first. */
+  queue(): Array<{ learnerId: string; lessonId: string; position: number }> {
+    return [...this.runs.values()]
+      .filter((r) => r.ticket && r.place)
+      .map((r) => ({ learnerId: r.learnerId, lessonId: r.lessonId, position: r.place!.position }))
+      .sort((a, b) => a.position - b.position);
+  }
+
+  /** The learner answered an idle warning: their lesson's sandbox stays. */
+  keep(learnerId: string, lessonId: string): boolean {
+    const run = this.runs.get(key(learnerId, lessonId));
+    if (!run?.sandboxId || !this.options.sandboxes.has(run.sandboxId)) return false;
+    this.options.sandboxes.touch(run.sandboxId);
+    return true;
+  }
+
+  /** A sandbox will be reaped soon: its learner hears of it. */
+  idleWarning(sandboxId: string, inMs: number): void {
+    const run = this.bySandbox.get(sandboxId);
+    if (run) this.update(run.learnerId, { type: 'idle', lessonId: run.lessonId, inMs });
   }
 
   /**
    * Gives the learner the lesson's sandbox, set up: the one they have if it is
    * still alive (resuming), else a new one with the setup run again. Resolves
-   * with the sandbox id once the lesson is ready.
+   * with the sandbox id once the lesson is ready; or, when the server is full,
+   * at once with the learner's place in line: the lesson then starts by itself
+   * when a sandbox frees up (start steps on the live channel), as long as one
+   * of the learner's pages is open to see it. `refusal` says why the learner
+   * may have no more sandboxes (their network's share), if so.
    */
-  async start(learnerId: string, lessonId: string): Promise<string> {
+  async start(learnerId: string, lessonId: string, refusal?: () => string | undefined): Promise<StartOutcome> {
     const lesson = this.lesson(learnerId, lessonId);
     const why = await this.unavailable(lesson);
     if (why) throw new PlayerError('unavailable', why);
     this.options.store.touchLearner(learnerId);
     const run = this.runFor(learnerId, lessonId);
     run.lastUsed = Date.now();
-    return this.serially(run, async () => {
-      if (run.step === 'ready' && run.sandboxId && this.options.sandboxes.has(run.sandboxId)) {
-        this.options.sandboxes.touch(run.sandboxId);
-        return run.sandboxId;
-      }
-      await this.evictBeyondLimit(learnerId, run);
-      this.stopChecks(run);
-      this.setStep(run, 'sandbox');
-      let sandboxId: string | undefined;
-      const began = performance.now();
-      let report;
-      try {
-        const info = await this.options.sandboxes.create();
-        sandboxId = info.id;
-        this.attach(run, sandboxId);
-        this.options.onSandbox?.(sandboxId, learnerId);
-        report = await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
-      } catch (err) {
-        return this.startFailed(run, sandboxId, err);
-      }
-      await this.startChecks(run, lesson);
-      this.setStep(run, 'ready');
-      this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId, ms: Math.round(performance.now() - began), assetsMs: report.assetsMs, setupMs: report.setupMs }, 'lesson started');
-      return sandboxId;
+    if (run.ticket) return { queued: run.place ?? { position: run.ticket.position } };
+    const alive = run.step === 'ready' && run.sandboxId !== undefined && this.options.sandboxes.has(run.sandboxId);
+    if (!alive) {
+      const refused = refusal?.();
+      if (refused) throw new PlayerError('refused', refused);
+      if (!this.options.sandboxes.hasRoom()) return { queued: this.enqueue(run) };
+    }
+    return { sandboxId: await this.serially(run, () => this.startNow(run, lesson)) };
+  }
+
+  /** Puts the run in line for a sandbox; it starts when room is kept for it, if the learner still looks. */
+  private enqueue(run: Run): Place {
+    // one place in line per learner: the lesson asked for last
+    for (const other of this.runs.values()) if (other.learnerId === run.learnerId && other.ticket) this.leaveLine(other);
+    const ticket = this.options.sandboxes.wait((place) => {
+      run.place = place;
+      this.update(run.learnerId, { type: 'start', lessonId: run.lessonId, step: 'queued', place });
+      this.options.bus.emit({ type: 'waiting', learnerId: run.learnerId, lessonId: run.lessonId, position: place.position, at: Date.now() });
     });
+    run.ticket = ticket;
+    run.place ??= { position: ticket.position };
+    run.step = 'queued';
+    void ticket.ready.then(() => {
+      if (run.ticket !== ticket) return;
+      // a learner with no page open left the line with it
+      if (!this.updates.has(run.learnerId)) return this.leaveLine(run);
+      const lesson = this.options.catalog.lessons.find((l) => l.id === run.lessonId);
+      if (!lesson) return this.leaveLine(run);
+      void this.serially(run, () => this.startNow(run, lesson, ticket)).catch((err: unknown) => this.options.log?.error({ err, learner: run.learnerId, lesson: run.lessonId }, 'starting a queued lesson failed'));
+    });
+    this.options.log?.info({ learner: run.learnerId, lesson: run.lessonId, position: run.place.position }, 'learner waits in line for a sandbox');
+    return run.place;
+  }
+
+  private leaveLine(run: Run): void {
+    run.ticket?.cancel();
+    this.doneWaiting(run);
+    if (run.step === 'queued') run.step = 'sandbox';
+  }
+
+  private doneWaiting(run: Run): void {
+    if (!run.ticket) return;
+    run.ticket = undefined;
+    run.place = undefined;
+    this.options.bus.emit({ type: 'waiting', learnerId: run.learnerId, lessonId: run.lessonId, position: 0, at: Date.now() });
+  }
+
+  private async startNow(run: Run, lesson: Lesson, ticket?: Ticket): Promise<string> {
+    if (run.step === 'ready' && run.sandboxId && this.options.sandboxes.has(run.sandboxId)) {
+      this.options.sandboxes.touch(run.sandboxId);
+      return run.sandboxId;
+    }
+    await this.evictBeyondLimit(run.learnerId, run);
+    this.stopChecks(run);
+    this.doneWaiting(run);
+    this.setStep(run, 'sandbox');
+    let sandboxId: string | undefined;
+    const began = performance.now();
+    let report;
+    try {
+      const info = await this.options.sandboxes.create(undefined, ticket);
+      sandboxId = info.id;
+      this.attach(run, sandboxId);
+      this.options.onSandbox?.(sandboxId, run.learnerId);
+      report = await startLesson(this.options.sandboxes, sandboxId, lesson, this.setupOptions(run));
+    } catch (err) {
+      return this.startFailed(run, sandboxId, err);
+    }
+    await this.startChecks(run, lesson);
+    this.setStep(run, 'ready');
+    this.options.log?.info({ learner: run.learnerId, lesson: run.lessonId, sandbox: sandboxId, ms: Math.round(performance.now() - began), assetsMs: report.assetsMs, setupMs: report.setupMs, ...(ticket ? { queued: true } : {}) }, 'lesson started');
+    return sandboxId;
   }
 
   /**
    * Back to the lesson's start: a clean sandbox set up again, open terminals
    * ended, every exercise "to do" (hints and solutions seen stay on record).
    */
-  async reset(learnerId: string, lessonId: string): Promise<string> {
+  async reset(learnerId: string, lessonId: string): Promise<StartOutcome> {
     const lesson = this.lesson(learnerId, lessonId);
     this.options.store.touchLearner(learnerId);
     const run = this.runFor(learnerId, lessonId);
@@ -224,7 +295,7 @@ export class LessonPlayer {
     this.update(learnerId, { type: 'reset', lessonId });
     this.options.log?.info({ learner: learnerId, lesson: lessonId, sandbox: sandboxId }, 'lesson reset');
     // no live sandbox: the next start makes a fresh one
-    return sandboxId ?? this.start(learnerId, lessonId);
+    return sandboxId ? { sandboxId } : this.start(learnerId, lessonId);
   }
 
   /** Checks an exercise now, as the learner asked. */
@@ -272,24 +343,18 @@ export class LessonPlayer {
     return exercise;
   }
 
-  /** Updates for one learner's open pages; returns the unsubscribe. */
-  onUpdate(learnerId: string, listener: (u: PlayerUpdate) => void): () => void {
-    let set = this.updateListeners.get(learnerId);
-    if (!set) this.updateListeners.set(learnerId, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.updateListeners.delete(learnerId);
-    };
+  /** Updates for one learner's open pages. */
+  onUpdate(learnerId: string, listener: (u: PlayerUpdate) => void): Disposable {
+    return this.updates.on(learnerId, listener);
   }
 
   /**
-   * A sandbox ended (reaped, destroyed): its run forgets it, and is itself
+   * A sandbox ended (reaped, destroyed, evicted, gone): its run forgets it, and is itself
    * forgotten unless something is under way in it (progress is in the store;
    * the next start makes a new run and sandbox), so the runs of learners who
    * left do not pile up in a long-lived server.
    */
-  sandboxEnded(sandboxId: string): void {
+  private sandboxEnded(sandboxId: string): void {
     const run = this.bySandbox.get(sandboxId);
     if (!run) return;
     this.stopChecks(run);
@@ -301,7 +366,7 @@ export class LessonPlayer {
   }
 
   close(): void {
-    this.created.dispose();
+    this.subscriptions.dispose();
     for (const run of this.runs.values()) this.stopChecks(run);
   }
 
@@ -315,7 +380,7 @@ export class LessonPlayer {
     const k = key(learnerId, lessonId);
     let run = this.runs.get(k);
     if (!run) {
-      run = { learnerId, lessonId, step: 'sandbox', settled: new Set(), terminalSubs: [], lastUsed: Date.now(), queue: Promise.resolve(), busy: 0 };
+      run = { learnerId, lessonId, step: 'sandbox', settled: new Emitter((err) => this.options.log?.error({ err }, 'checker failed on a settled command')), terminalSubs: [], lastUsed: Date.now(), queue: Promise.resolve(), busy: 0 };
       this.runs.set(k, run);
     }
     return run;
@@ -324,7 +389,7 @@ export class LessonPlayer {
   private serially<T>(run: Run, op: () => Promise<T>): Promise<T> {
     run.busy++;
     const next = run.queue.then(op, op).finally(() => run.busy--);
-    run.queue = next.catch(() => {});
+    run.queue = next.catch(() => {}); // the chain only orders: each op's caller hears its own failure
     return next;
   }
 
@@ -339,9 +404,7 @@ export class LessonPlayer {
   private follow(session: TerminalSession): void {
     const run = this.bySandbox.get(session.sandboxId);
     if (!run) return;
-    const sub = session.onCommandSettled(() => {
-      for (const listener of run.settled) listener();
-    });
+    const sub = session.onCommandSettled(() => run.settled.fire());
     run.terminalSubs.push(sub);
     // learners open and close terminals all lesson long: forget the ended ones
     session.onEnded(() => {
@@ -386,12 +449,7 @@ export class LessonPlayer {
       exercises: exercises.map((e) => ({ id: e.id, check: e.check.text, timeoutMs: e.timeoutMs })),
       progress: this.progress,
       env: lessonEnv(),
-      settled: {
-        subscribe: (listener) => {
-          run.settled.add(listener);
-          return { dispose: () => void run.settled.delete(listener) };
-        },
-      },
+      settled: run.settled.event,
       onChecking: ({ exerciseId, trigger, lookahead }) => {
         // exercises ahead of the current one are checked quietly: they usually fail
         if (!lookahead) this.checkEvent(run, exerciseId, 'checking', trigger);
@@ -423,15 +481,13 @@ export class LessonPlayer {
     for (const run of live.slice(0, Math.max(0, live.length + 1 - max))) {
       const id = run.sandboxId!;
       this.options.log?.info({ learner: learnerId, lesson: run.lessonId, sandbox: id }, 'lesson sandbox ended: the learner started another');
-      this.sandboxEnded(id);
-      await this.destroy(id);
+      await this.destroy(id, 'evicted');
     }
   }
 
-  private async destroy(sandboxId: string): Promise<void> {
-    await this.options.terminals.endSandbox(sandboxId).catch(() => {});
-    await this.options.sandboxes.destroy(sandboxId).catch((err: unknown) => this.options.log?.warn({ sandbox: sandboxId, err }, 'could not destroy a lesson sandbox'));
-    this.options.onSandboxDestroyed?.(sandboxId);
+  /** Its end reaches this player, the terminals and the owners through the manager's onEnded. */
+  private async destroy(sandboxId: string, reason: 'destroyed' | 'evicted' = 'destroyed'): Promise<void> {
+    await this.options.sandboxes.destroy(sandboxId, reason).catch((err: unknown) => this.options.log?.warn({ sandbox: sandboxId, err }, 'could not destroy a lesson sandbox'));
   }
 
   private checkEvent(run: Run, exerciseId: string, status: CheckStatus, trigger: 'auto' | 'demand', reason?: string): void {
@@ -447,12 +503,6 @@ export class LessonPlayer {
   }
 
   private update(learnerId: string, update: PlayerUpdate): void {
-    for (const listener of this.updateListeners.get(learnerId) ?? []) {
-      try {
-        listener(update);
-      } catch (err) {
-        this.options.log?.error({ err }, 'player update listener failed');
-      }
-    }
+    this.updates.fire(learnerId, update);
   }
 }

@@ -370,7 +370,7 @@ export class CgroupManager {
   /** Removes the instance's top cgroups once no sandbox is left in them. */
   async removeInstance(): Promise<void> {
     for (const h of this.host.hierarchies) {
-      await fs.rmdir(this.instanceDir(h)).catch(() => {});
+      await fs.rmdir(this.instanceDir(h)).catch(() => {}); // refused while another sandbox is in it, which is the point
     }
   }
 

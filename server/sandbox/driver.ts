@@ -1,3 +1,5 @@
+import type { Disposable } from '../lifecycle.js';
+
 // The contract between the sandbox engine and the rest of the server. A driver
 // knows Linux (or Docker) and nothing about lessons, terminals or browsers.
 
@@ -60,9 +62,7 @@ export interface PtyOptions {
   cwd?: string;
 }
 
-export interface Disposable {
-  dispose(): void;
-}
+export type { Disposable } from '../lifecycle.js';
 
 /** An interactive process on a pseudo-terminal inside a sandbox. */
 export interface SandboxPty {

@@ -2,9 +2,8 @@
 // end, without starting the server: a sandbox is created, does what lessons
 // do, and is destroyed. Runs under an instance name of its own, so a running
 // server's sandboxes are left alone.
-import type { Config } from '../config.js';
 import { SandboxError } from './driver.js';
-import { startSandboxEngine } from './index.js';
+import { startSandboxEngine, type EngineConfig } from './index.js';
 import type { RootfsProgress } from './rootfs.js';
 
 const CHECKS = `
@@ -14,7 +13,7 @@ mount -t tmpfs selftest /mnt && umount /mnt && echo mounts ok
 ip link add selftest0 type veth peer name selftest1 && ip link del selftest0 && echo network ok
 test -w /sys/fs/cgroup/cgroup.procs -o -w /sys/fs/cgroup/memory/cgroup.procs && echo cgroups ok`;
 
-export async function selftest(config: Config, print: (line: string) => void, onRootfsProgress?: (p: RootfsProgress) => void): Promise<void> {
+export async function selftest(config: EngineConfig, print: (line: string) => void, onRootfsProgress?: (p: RootfsProgress) => void): Promise<void> {
   const instance = `${config.instance.slice(0, 22)}-selftest`;
   let started = performance.now();
   const ms = () => `${Math.round(performance.now() - started)} ms`;

@@ -7,7 +7,7 @@
 // after a long command (`sleep 5`) gets its own event. The automatic exercise
 // checks subscribe, and must answer within 500 ms of a command ending, so the
 // settle delay stays short.
-import { Listeners, type Disposable } from './listeners.js';
+import { Emitter, type Disposable } from '../lifecycle.js';
 
 export interface CommandSettled {
   /** When the output went quiet (performance.now() clock), i.e. `settleMs` before the event. */
@@ -28,7 +28,7 @@ const COMMAND_KEYS = new Set([0x0d, 0x0a, 0x03, 0x04, 0x1a, 0x1c]);
 export class CommandActivity {
   readonly settleMs: number;
   readonly echoWindowMs: number;
-  private readonly listeners: Listeners<CommandSettled>;
+  private readonly listeners: Emitter<CommandSettled>;
   private armed: 'key' | 'output' | undefined;
   private entered = false;
   private lastInput = -Infinity;
@@ -38,11 +38,11 @@ export class CommandActivity {
   constructor(options: ActivityOptions = {}, onError?: (err: unknown) => void) {
     this.settleMs = options.settleMs ?? 120;
     this.echoWindowMs = options.echoWindowMs ?? 40;
-    this.listeners = new Listeners(onError);
+    this.listeners = new Emitter(onError);
   }
 
   onSettled(listener: (e: CommandSettled) => void): Disposable {
-    return this.listeners.add(listener);
+    return this.listeners.event(listener);
   }
 
   /** Keys the learner typed (or pasted). */
@@ -69,7 +69,7 @@ export class CommandActivity {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.armed = undefined;
-    this.listeners.clear();
+    this.listeners.dispose();
   }
 
   private schedule(ms: number): void {
@@ -89,6 +89,6 @@ export class CommandActivity {
     }
     const afterKey = this.armed === 'key';
     this.armed = undefined;
-    this.listeners.emit({ quietSince, afterKey });
+    this.listeners.fire({ quietSince, afterKey });
   }
 }

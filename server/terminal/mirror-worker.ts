@@ -101,7 +101,14 @@ function pump(mirror: Mirror): void {
       mirror.term.resize(job.cols, job.rows);
     } else if (job.op === 'snapshot') {
       mirror.queue.shift();
-      reply({ op: 'snapshot', id: mirror.id, request: job.request, data: mirror.serializer.serialize() });
+      let data: string;
+      try {
+        data = mirror.serializer.serialize();
+      } catch (err) {
+        // the main thread rejects the snapshot and opens this mirror again
+        return reply({ op: 'failed', id: mirror.id, request: job.request, message: (err as Error).message });
+      }
+      reply({ op: 'snapshot', id: mirror.id, request: job.request, data });
     } else {
       let end = 0;
       while (end < mirror.queue.length && mirror.queue[end]!.op === 'write') end++;

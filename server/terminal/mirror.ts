@@ -20,7 +20,8 @@ export type MirrorRequest =
 export type MirrorReply =
   | { op: 'parsed'; id: number; bytes: number; skipped: number }
   | { op: 'snapshot'; id: number; request: number; data: string }
-  | { op: 'failed'; id: number; message: string };
+  /** The mirror broke (a snapshot, or the message `request` names, failed): it is started again blank. */
+  | { op: 'failed'; id: number; request?: number; message: string };
 
 /** The compiled worker: next to this file when running from dist/, else in dist/ (tests, tsx). */
 function workerUrl(): URL {
@@ -35,6 +36,8 @@ export interface MirrorPoolOptions {
   /** Lines of scrollback each mirror keeps (and a reattaching client gets back). */
   scrollback: number;
   onError?: (err: Error) => void;
+  /** The worker's module; the compiled mirror-worker.js unless told (a test's wrapper of it). */
+  worker?: URL;
 }
 
 export class MirrorPool {
@@ -50,7 +53,7 @@ export class MirrorPool {
   private start(): void {
     // a small young generation: the worker allocates steadily while parsing floods, and RSS is
     // what a crowded server runs out of
-    const worker = new Worker(workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    const worker = new Worker(this.options.worker ?? workerUrl(), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.unref();
     worker.on('message', (msg: MirrorReply) => this.mirrors.get(msg.id)?.receive(msg));
     worker.on('error', (err) => this.options.onError?.(err));
@@ -67,6 +70,11 @@ export class MirrorPool {
   /** @internal */
   post(msg: MirrorRequest): void {
     if (!this.closed) this.worker.postMessage(msg);
+  }
+
+  /** @internal */
+  failed(err: Error): void {
+    this.options.onError?.(err);
   }
 
   /** @internal */
@@ -101,7 +109,7 @@ export class Mirror {
   onParsed: (() => void) | undefined;
   private cols: number;
   private rows: number;
-  private requests = new Map<number, (data: string) => void>();
+  private requests = new Map<number, { resolve: (data: string) => void; reject: (err: Error) => void }>();
   private nextRequest = 1;
   private closed = false;
 
@@ -126,12 +134,16 @@ export class Mirror {
     this.pool.post({ op: 'resize', id: this.id, cols, rows });
   }
 
-  /** The screen and scrollback once everything written so far is parsed, as text to write into a fresh terminal. */
+  /**
+   * The screen and scrollback once everything written so far is parsed, as
+   * text to write into a fresh terminal. Rejects if the mirror broke making
+   * it; the mirror then starts again blank, so the next snapshot works.
+   */
   snapshot(): Promise<string> {
     if (this.closed) return Promise.resolve('');
     const request = this.nextRequest++;
-    return new Promise((resolve) => {
-      this.requests.set(request, resolve);
+    return new Promise((resolve, reject) => {
+      this.requests.set(request, { resolve, reject });
       this.pool.post({ op: 'snapshot', id: this.id, request });
     });
   }
@@ -143,15 +155,22 @@ export class Mirror {
       this.skipped += msg.skipped;
       this.onParsed?.();
     } else if (msg.op === 'snapshot') {
-      const resolve = this.requests.get(msg.request);
+      const waiting = this.requests.get(msg.request);
       this.requests.delete(msg.request);
-      resolve?.(msg.data);
+      waiting?.resolve(msg.data);
+    } else {
+      const err = new Error(`terminal mirror ${this.id} failed: ${msg.message}`);
+      this.pool.failed(err);
+      // whoever waits on this mirror hears why; the screen it held is lost, the terminal is not
+      for (const waiting of this.requests.values()) waiting.reject(err);
+      this.requests.clear();
+      this.restart();
     }
   }
 
   /** @internal The worker was replaced: start blank, and let nobody wait for the old one. */
   restart(): void {
-    for (const resolve of this.requests.values()) resolve('');
+    for (const waiting of this.requests.values()) waiting.resolve('');
     this.requests.clear();
     this.pending = 0;
     if (!this.closed) this.pool.post({ op: 'open', id: this.id, cols: this.cols, rows: this.rows, scrollback: this.scrollback });
@@ -161,7 +180,7 @@ export class Mirror {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const resolve of this.requests.values()) resolve('');
+    for (const waiting of this.requests.values()) waiting.resolve('');
     this.requests.clear();
     this.pool.post({ op: 'close', id: this.id });
     this.pool.forget(this.id);

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { SandboxManager } from '../sandbox/manager.js';
-import { Listeners, type Disposable } from './listeners.js';
+import { Emitter, type Disposable } from '../lifecycle.js';
 import { MirrorPool } from './mirror.js';
 import { sizeError } from './protocol.js';
 import { TerminalError, TerminalSession, type FlowLimits } from './session.js';
@@ -31,14 +31,22 @@ export class TerminalRegistry {
   private readonly terminals = new Map<string, TerminalSession>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private closing = false;
-  private readonly created: Listeners<TerminalSession>;
+  private readonly created: Emitter<TerminalSession>;
+  private readonly sandboxEnded: Disposable;
 
   constructor(private readonly sandboxes: SandboxManager, private readonly options: TerminalRegistryOptions) {
-    this.created = new Listeners((err) => options.log?.error({ err }, 'terminal-created listener failed'));
+    this.created = new Emitter((err) => options.log?.error({ err }, 'terminal-created listener failed'));
     this.mirrors = new MirrorPool({
       scrollback: options.scrollback ?? 1000,
       onError: (err) => options.log?.error({ err }, 'terminal mirror'),
     });
+    // however a sandbox ends, its terminals end with it
+    this.sandboxEnded = sandboxes.onEnded(({ id }) => void this.endSandbox(id));
+  }
+
+  /** Terminals open now. */
+  get count(): number {
+    return this.terminals.size;
   }
 
   get maxPerSandbox(): number {
@@ -56,6 +64,12 @@ export class TerminalRegistry {
     const pty = this.sandboxes.spawnPty(sandboxId, this.options.shell ?? ['bash', '-l'], size);
     const id = `term-${randomBytes(6).toString('hex')}`;
     let lastTouch = 0;
+    const touch = () => {
+      const now = Date.now();
+      if (now - lastTouch < TOUCH_EVERY_MS) return;
+      lastTouch = now;
+      this.sandboxes.touch(sandboxId);
+    };
     const log = this.options.log?.child({ terminal: id, sandbox: sandboxId });
     const session = new TerminalSession({
       id,
@@ -66,12 +80,9 @@ export class TerminalRegistry {
       mirror: this.mirrors.open(size.cols, size.rows),
       ...(this.options.flow ? { flow: this.options.flow } : {}),
       ...(this.options.settleMs !== undefined ? { settleMs: this.options.settleMs } : {}),
-      onInput: () => {
-        const now = Date.now();
-        if (now - lastTouch < TOUCH_EVERY_MS) return;
-        lastTouch = now;
-        this.sandboxes.touch(sandboxId);
-      },
+      // input and output alike are the learner's use of the sandbox, which keeps it from the idle reaper
+      onInput: () => touch(),
+      onOutput: () => touch(),
       onError: (err) => log?.error({ err }, 'terminal listener failed'),
     });
     this.terminals.set(id, session);
@@ -83,13 +94,13 @@ export class TerminalRegistry {
     });
     this.startGrace(session);
     log?.info({ cols: size.cols, rows: size.rows }, 'terminal started');
-    this.created.emit(session);
+    this.created.fire(session);
     return session;
   }
 
   /** Every terminal started from now on (the lesson player follows the commands typed in a lesson's sandbox). */
   onCreated(listener: (session: TerminalSession) => void): Disposable {
-    return this.created.add(listener);
+    return this.created.event(listener);
   }
 
   get(id: string): TerminalSession | undefined {
@@ -106,13 +117,14 @@ export class TerminalRegistry {
     await this.terminals.get(id)?.end(this.options.killGraceMs);
   }
 
-  /** Ends the terminals of a sandbox (that is being destroyed or is gone). */
+  /** Ends the terminals of a sandbox (its lesson is reset; or it is ending). */
   async endSandbox(sandboxId: string): Promise<void> {
     await Promise.all(this.list(sandboxId).map((t) => t.end(this.options.killGraceMs)));
   }
 
   async close(): Promise<void> {
     this.closing = true;
+    this.sandboxEnded.dispose();
     await Promise.all([...this.terminals.values()].map((t) => t.end(this.options.killGraceMs)));
     for (const timer of this.graceTimers.values()) clearTimeout(timer);
     this.graceTimers.clear();

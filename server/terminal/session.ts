@@ -14,7 +14,7 @@
 // once it has caught up with what it was sent, gets a fresh snapshot instead.
 import { CommandActivity, type CommandSettled } from './activity.js';
 import { OutputHistory } from './history.js';
-import { Listeners, type Disposable } from './listeners.js';
+import { Emitter, type Disposable } from '../lifecycle.js';
 import type { Mirror } from './mirror.js';
 import { allocOutputFrame, encodeServer, sizeError, type ErrorCode, type ServerControl } from './protocol.js';
 import type { SandboxPty } from '../sandbox/driver.js';
@@ -119,6 +119,8 @@ export interface TerminalSessionOptions {
   settleMs?: number;
   /** Hears the learner's input (to keep the sandbox from the idle reaper). */
   onInput?: () => void;
+  /** Output came from the shell (a long job printing is the learner's use too). */
+  onOutput?: () => void;
   onError?: (err: unknown) => void;
 }
 
@@ -151,8 +153,8 @@ export class TerminalSession {
   private paused = false;
   private exit: TerminalExit | undefined;
   private readonly syncs = new Set<Promise<void>>();
-  private readonly viewerCount: Listeners<number>;
-  private readonly ended: Listeners<TerminalExit>;
+  private readonly viewerCount: Emitter<number>;
+  private readonly ended: Emitter<TerminalExit>;
   private finish!: (exit: TerminalExit) => void;
   private readonly disposables: Disposable[] = [];
 
@@ -166,8 +168,8 @@ export class TerminalSession {
     this.flow = { ...DEFAULT_FLOW, ...options.flow };
     this.history = new OutputHistory(this.flow.history);
     this.activity = new CommandActivity({ ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}) }, options.onError);
-    this.viewerCount = new Listeners(options.onError);
-    this.ended = new Listeners(options.onError);
+    this.viewerCount = new Emitter(options.onError);
+    this.ended = new Emitter(options.onError);
     this.exited = new Promise((resolve) => (this.finish = resolve));
     this.mirror.onParsed = () => {
       if (this.paused) this.updateFlow();
@@ -216,11 +218,11 @@ export class TerminalSession {
 
   /** Hears the number of viewers whenever it changes. */
   onViewers(listener: (count: number) => void): Disposable {
-    return this.viewerCount.add(listener);
+    return this.viewerCount.event(listener);
   }
 
   onEnded(listener: (exit: TerminalExit) => void): Disposable {
-    return this.ended.add(listener);
+    return this.ended.event(listener);
   }
 
   get viewerList(): Viewer[] {
@@ -263,7 +265,7 @@ export class TerminalSession {
     } else {
       this.sync(viewer);
     }
-    this.viewerCount.emit(this.viewers.size);
+    this.viewerCount.fire(this.viewers.size);
     if (writes) this.updateFlow();
     return viewer;
   }
@@ -274,7 +276,7 @@ export class TerminalSession {
     viewer.queue = [];
     if (this.writerViewer === viewer) this.writerViewer = undefined;
     this.updateFlow();
-    this.viewerCount.emit(this.viewers.size);
+    this.viewerCount.fire(this.viewers.size);
   }
 
   /** Gives the writer role (typing, resizing) to `viewer`, or to nobody; the previous writer becomes a viewer. */
@@ -361,6 +363,7 @@ export class TerminalSession {
 
   private onPtyData(chunk: Buffer): void {
     this.activity.output();
+    this.options.onOutput?.();
     this.batch.push(chunk);
     this.batchSize += chunk.length;
     // batch while the writer's xterm.js is busy; a writer running dry gets bytes at once
@@ -421,15 +424,24 @@ export class TerminalSession {
     viewer.state = 'syncing';
     const offset = this.offset;
     const { cols, rows } = this;
-    const done = this.mirror.snapshot().then((text) => {
-      this.syncs.delete(done);
-      if (viewer.state !== 'syncing') return;
-      viewer.sink.send(encodeServer({ type: 'snapshot', offset, cols, rows, data: encoder.encode(text) }));
-      for (const frame of viewer.queue) viewer.sink.send(frame);
-      viewer.queue = [];
-      viewer.state = 'live';
-      if (this.exit) viewer.sink.close(1000, 'the terminal ended');
-    });
+    const done = this.mirror.snapshot().then(
+      (text) => {
+        this.syncs.delete(done);
+        if (viewer.state !== 'syncing') return;
+        viewer.sink.send(encodeServer({ type: 'snapshot', offset, cols, rows, data: encoder.encode(text) }));
+        for (const frame of viewer.queue) viewer.sink.send(frame);
+        viewer.queue = [];
+        viewer.state = 'live';
+        if (this.exit) viewer.sink.close(1000, 'the terminal ended');
+      },
+      () => {
+        // the mirror said why (logged) and starts again: this viewer reconnects to a fresh snapshot
+        this.syncs.delete(done);
+        if (viewer.state !== 'syncing') return;
+        this.detach(viewer);
+        viewer.sink.close(1011, "the terminal's screen could not be restored; reconnect for a fresh one");
+      },
+    );
     this.syncs.add(done);
   }
 
@@ -463,7 +475,7 @@ export class TerminalSession {
     }
     await Promise.all(this.syncs);
     this.mirror.close();
-    this.ended.emit(exit);
+    this.ended.fire(exit);
     this.finish(exit);
   }
 }

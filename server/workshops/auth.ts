@@ -1,15 +1,11 @@
-// Instructor sign-in and learners' resume links. The instructor proves they
-// know the server's secret once and get a session cookie (httpOnly,
-// SameSite=Strict, signed, expiring; it names the secret's hash, so a new
-// secret ends every session). A resume link carries a learner id signed for
-// one workshop: opened on another device it gives back that learner's cookie.
+// Instructor sign-in and learners' resume links, as signed tokens. The
+// instructor proves they know the server's secret once and get a session
+// token (signed, expiring; it names the secret's hash, so a new secret ends
+// every session), which server/http/instructor.ts keeps in a cookie. A resume
+// token carries a learner id signed for one workshop.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
-import { parseCookies } from '../http/identity.js';
 
-export const INSTRUCTOR_COOKIE = 'boxlab_instructor';
-const SESSION_MS = 12 * 3600_000;
+export const SESSION_MS = 12 * 3600_000;
 
 /** A secret good enough to print for the instructor at start-up. */
 export function generateSecret(): string {
@@ -19,12 +15,6 @@ export function generateSecret(): string {
 function equal(a: string, b: string): boolean {
   const [x, y] = [Buffer.from(a), Buffer.from(b)];
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function isHttps(req: IncomingMessage): boolean {
-  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
-  const forwarded = req.headers['x-forwarded-proto'];
-  return (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() === 'https';
 }
 
 export class InstructorAuth {
@@ -44,7 +34,7 @@ export class InstructorAuth {
     return timingSafeEqual(createHash('sha256').update(given).digest(), this.secretHash);
   }
 
-  /** A session cookie value, valid for 12 hours. */
+  /** A session token, valid for 12 hours. */
   issueSession(): string {
     const expires = String(this.now() + SESSION_MS);
     return `${expires}.${this.mac('instructor-session', expires)}`;
@@ -53,27 +43,6 @@ export class InstructorAuth {
   validSession(value: string | undefined): boolean {
     const m = /^(\d{13})\.([A-Za-z0-9_-]{43})$/.exec(value ?? '');
     return !!m && Number(m[1]) > this.now() && equal(m[2]!, this.mac('instructor-session', m[1]!));
-  }
-
-  /** Does the request (HTTP or WebSocket upgrade) come from a signed-in instructor? */
-  isInstructor(req: IncomingMessage): boolean {
-    return this.validSession(parseCookies(req.headers.cookie).get(INSTRUCTOR_COOKIE));
-  }
-
-  sessionCookie(value: string, req: IncomingMessage): string {
-    return `${INSTRUCTOR_COOKIE}=${value}; Path=/; Max-Age=${SESSION_MS / 1000}; HttpOnly; SameSite=Strict${isHttps(req) ? '; Secure' : ''}`;
-  }
-
-  clearCookie(req: IncomingMessage): string {
-    return `${INSTRUCTOR_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${isHttps(req) ? '; Secure' : ''}`;
-  }
-
-  /** Express middleware: 401 unless signed in as the instructor. */
-  required() {
-    return (req: Request, res: Response, next: NextFunction) => {
-      if (this.isInstructor(req)) return next();
-      res.status(401).json({ error: 'instructors only: sign in at /instructor' });
-    };
   }
 
   /** The token of a learner's resume link for one workshop. */

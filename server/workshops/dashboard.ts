@@ -4,8 +4,9 @@
 // a moment so a busy class costs a few messages a second, not one per event.
 // Built from the store when the first dashboard connects; dropped when the
 // last one leaves.
+import { toDisposable, type Disposable } from '../lifecycle.js';
 import type { LearnerBus, LearnerEvent } from '../events.js';
-import { applyEvent, cellKey, currentExercise, type CellStatus, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from './grid.js';
+import { applyEvent, cellKey, currentExercise, type CellStatus, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../contracts/dashboard.js';
 import type { Member, ProgressRecord, Workshop, WorkshopStore } from './store.js';
 
 export interface LessonOutline {
@@ -45,13 +46,13 @@ export function workshopView(w: Workshop): WorkshopView {
 export class DashboardHub {
   readonly thresholds: Thresholds;
   private readonly live = new Map<string, LiveWorkshop>();
-  private readonly unsubscribe: () => void;
+  private readonly subscription: Disposable;
   private readonly now: () => number;
 
   constructor(private readonly options: DashboardOptions) {
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
     this.now = options.now ?? Date.now;
-    this.unsubscribe = options.bus.on((event) => this.onEvent(event));
+    this.subscription = options.bus.on((event) => this.onEvent(event));
   }
 
   columnsOf(workshop: Workshop): Column[] {
@@ -61,8 +62,8 @@ export class DashboardHub {
     });
   }
 
-  /** Starts sending a workshop's grid to `send` (a snapshot now, deltas after); returns the unsubscribe. */
-  subscribe(workshopId: string, send: Send): () => void {
+  /** Starts sending a workshop's grid to `send` (a snapshot now, deltas after). */
+  subscribe(workshopId: string, send: Send): Disposable {
     let live = this.live.get(workshopId);
     if (!live) {
       const workshop = this.options.store.get(workshopId);
@@ -73,13 +74,13 @@ export class DashboardHub {
     live.subscribers.add(send);
     send(JSON.stringify(this.snapshot(live)));
     const it = live;
-    return () => {
+    return toDisposable(() => {
       it.subscribers.delete(send);
       if (it.subscribers.size === 0 && this.live.get(workshopId) === it) {
         clearTimeout(it.timer);
         this.live.delete(workshopId);
       }
-    };
+    });
   }
 
   /** The grid as a snapshot (for the export's "current" view and for tests). */
@@ -124,7 +125,7 @@ export class DashboardHub {
   }
 
   close(): void {
-    this.unsubscribe();
+    this.subscription.dispose();
     for (const live of this.live.values()) clearTimeout(live.timer);
     this.live.clear();
   }

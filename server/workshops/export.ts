@@ -1,7 +1,7 @@
 // A workshop's progress for the instructor to keep: one record per learner
 // and exercise of the workshop's lessons (exercises never tried included),
 // as JSON or CSV.
-import type { Column } from './grid.js';
+import type { Column } from '../contracts/dashboard.js';
 import type { Member, ProgressRecord } from './store.js';
 
 export interface ExportRecord {

@@ -1,19 +1,17 @@
-// Workshops: an instructor's class on one server. This wires the parts
-// (store, auth, dashboard hub, rate limits) and holds the actions an
-// instructor takes on learners, which go to them through the LearnerBus.
-import type { Config } from '../config.js';
+// Workshops: an instructor's class on one server. Holds the parts (store,
+// auth, dashboard hub) and every action on a workshop, each keeping the
+// store and the dashboard in step; what an instructor does to learners goes
+// to them through the LearnerBus. Knows lessons and learners, nothing of HTTP.
 import type { LearnerBus } from '../events.js';
 import type { LabsCatalog } from '../labs/loader.js';
-import type { LessonPlayer } from '../player/player.js';
+import type { Lesson } from '../labs/model.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import { ProgressStore } from '../store/progress.js';
-import { generateSecret, InstructorAuth } from './auth.js';
+import type { Thresholds } from '../contracts/dashboard.js';
+import { InstructorAuth } from './auth.js';
 import { DashboardHub, type LessonOutline } from './dashboard.js';
 import { exportRecords, type ExportRecord } from './export.js';
-import type { Thresholds } from './grid.js';
-import { RateLimiter, type RateLimit } from './rate-limit.js';
-import { WorkshopStore } from './store.js';
+import { WorkshopStore, type Member, type Workshop, type WorkshopInput } from './store.js';
 
 export interface WorkshopsOptions {
   db: Db;
@@ -23,26 +21,11 @@ export interface WorkshopsOptions {
   /** Server key (the identity key): signs instructor sessions and resume links. */
   key: Buffer;
   /** The lessons an instructor can put in a workshop, in catalogue order. */
-  lessons: () => LessonOutline[];
-  /**
-   * Resets a learner's lesson: its sandbox and its progress (the lesson
-   * player's job). Without it, only the progress is reset and the learner's
-   * page is told to reload.
-   */
-  resetLesson?: (learnerId: string, lessonId: string) => Promise<void>;
+  catalog: Pick<LabsCatalog, 'lessons'>;
   thresholds?: Partial<Thresholds>;
-  limits?: { join?: RateLimit; joinPerLearner?: RateLimit; login?: RateLimit; checks?: RateLimit };
   log?: Logger;
   now?: () => number;
 }
-
-// a whole room joins from behind one NAT address: the per-address limit is for floods, the per-learner one for scripts
-export const DEFAULT_LIMITS = {
-  join: { burst: 150, perSecond: 5 },
-  joinPerLearner: { burst: 5, perSecond: 0.2 },
-  login: { burst: 5, perSecond: 0.1 },
-  checks: { burst: 10, perSecond: 1 },
-} satisfies Record<string, RateLimit>;
 
 export const INSTRUCTOR_NAME = 'Instructor';
 
@@ -50,50 +33,85 @@ export class Workshops {
   readonly store: WorkshopStore;
   readonly auth: InstructorAuth;
   readonly hub: DashboardHub;
-  readonly limiters: { join: RateLimiter; joinPerLearner: RateLimiter; login: RateLimiter; checks: RateLimiter };
-  readonly bus: LearnerBus;
+  private readonly outlines: LessonOutline[];
   private readonly now: () => number;
 
   constructor(private readonly options: WorkshopsOptions) {
     this.now = options.now ?? Date.now;
-    this.bus = options.bus;
     this.store = new WorkshopStore(options.db, this.now);
     this.auth = new InstructorAuth(options.secret, options.key, this.now);
+    this.outlines = options.catalog.lessons.map((l) => ({ id: l.id, title: l.title, exercises: l.exercises.map((e) => ({ id: e.id, title: e.title })) }));
     this.hub = new DashboardHub({ store: this.store, bus: options.bus, lesson: (id) => this.lesson(id), ...(options.thresholds ? { thresholds: options.thresholds } : {}), now: this.now });
-    const limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.limiters = {
-      join: new RateLimiter(limits.join, this.now),
-      joinPerLearner: new RateLimiter(limits.joinPerLearner, this.now),
-      login: new RateLimiter(limits.login, this.now),
-      checks: new RateLimiter(limits.checks, this.now),
-    };
   }
 
   lessons(): LessonOutline[] {
-    return this.options.lessons();
+    return this.outlines;
   }
 
   lesson(id: string): LessonOutline | undefined {
-    return this.options.lessons().find((l) => l.id === id);
+    return this.outlines.find((l) => l.id === id);
+  }
+
+  /** The lessons a workshop's learner sees, in its order; undefined for a learner in no workshop. */
+  lessonsFor(learnerId: string): Lesson[] | undefined {
+    const member = this.store.membershipsOf(learnerId)[0];
+    const w = member && this.store.get(member.workshopId);
+    return w?.lessons.map((id) => this.options.catalog.lessons.find((l) => l.id === id)).filter((l) => l !== undefined);
+  }
+
+  /** Is the learner a member of a workshop that is open now? (Its capacity counts them, not their network.) */
+  vouchesFor(learnerId: string): boolean {
+    const now = this.now();
+    return this.store.membershipsOf(learnerId).some((m) => {
+      const w = this.store.get(m.workshopId);
+      return w !== undefined && (w.endsAt === undefined || w.endsAt === null || w.endsAt > now);
+    });
+  }
+
+  create(input: WorkshopInput): Workshop {
+    return this.store.create(input);
+  }
+
+  update(id: string, input: WorkshopInput): Workshop | undefined {
+    return this.changed(id, this.store.update(id, input));
+  }
+
+  remove(id: string): boolean {
+    return this.changed(id, this.store.remove(id));
+  }
+
+  extend(id: string, minutes: number): Workshop | undefined {
+    return this.changed(id, this.store.extend(id, minutes));
+  }
+
+  /** Ends the workshop now, and thanks its learners. */
+  end(id: string): Workshop | undefined {
+    const ended = this.changed(id, this.store.end(id));
+    if (ended) this.message(id, 'The workshop has ended. Thank you!');
+    return ended;
+  }
+
+  /** Throws a JoinError when the workshop cannot take this learner. */
+  join(workshopId: string, learnerId: string, name: string): { member: Member; rejoined: boolean } {
+    const joined = this.store.join(workshopId, learnerId, name);
+    this.hub.memberChanged(workshopId, learnerId);
+    return joined;
   }
 
   /** Sends a message to one learner of the workshop, or to all of them; returns how many it was sent to. */
   message(workshopId: string, text: string, to?: string): number {
     const members = to === undefined ? this.store.members(workshopId) : [this.store.member(workshopId, to)].filter((m) => m !== undefined);
-    for (const m of members) this.bus.notify(m.learnerId, { type: 'message', from: INSTRUCTOR_NAME, text, at: this.now() });
+    for (const m of members) this.options.bus.notify(m.learnerId, { type: 'message', from: INSTRUCTOR_NAME, text, at: this.now() });
     return members.length;
   }
 
-  async resetLesson(learnerId: string, lessonId: string): Promise<void> {
-    if (this.options.resetLesson) return this.options.resetLesson(learnerId, lessonId);
-    const at = this.now();
-    new ProgressStore(this.options.db).resetLesson(learnerId, lessonId);
-    this.bus.emit({ type: 'reset', learnerId, lessonId, at });
-    this.bus.notify(learnerId, { type: 'reset', lessonId, at });
+  /** The instructor reset a learner's lesson (the player did): their page reloads its state. */
+  lessonReset(learnerId: string, lessonId: string): void {
+    this.options.bus.notify(learnerId, { type: 'reset', lessonId, at: this.now() });
   }
 
   takeover(learnerId: string, active: boolean): void {
-    this.bus.notify(learnerId, { type: 'takeover', active, by: INSTRUCTOR_NAME, at: this.now() });
+    this.options.bus.notify(learnerId, { type: 'takeover', active, by: INSTRUCTOR_NAME, at: this.now() });
   }
 
   exportRecords(workshopId: string): ExportRecord[] {
@@ -105,40 +123,12 @@ export class Workshops {
   close(): void {
     this.hub.close();
   }
-}
 
-export { InstructorAuth, generateSecret, INSTRUCTOR_COOKIE } from './auth.js';
-export type { LessonOutline } from './dashboard.js';
-
-/** Workshops on a running server: the instructor's secret (printed when generated), the catalogue, the player's reset, and the lessons a member sees. */
-export function startWorkshops(deps: { config: Config; db: Db; bus: LearnerBus; key: Buffer; catalog: LabsCatalog; player: LessonPlayer; log?: Logger }): Workshops {
-  const { config, catalog, player } = deps;
-  let secret = config.instructorSecret;
-  if (!secret) {
-    secret = generateSecret();
-    // once, on the console (never in the JSON log, which may be shipped elsewhere)
-    process.stderr.write(`boxlab: instructor secret for this run: ${secret}\n        (set BOXLAB_INSTRUCTOR_SECRET to choose your own)\n`);
+  private changed<T>(id: string, result: T): T {
+    if (result) this.hub.workshopChanged(id);
+    return result;
   }
-  const outlines: LessonOutline[] = catalog.lessons.map((l) => ({ id: l.id, title: l.title, exercises: l.exercises.map((e) => ({ id: e.id, title: e.title })) }));
-  const workshops = new Workshops({
-    db: deps.db,
-    bus: deps.bus,
-    secret,
-    key: deps.key,
-    lessons: () => outlines,
-    resetLesson: async (learnerId, lessonId) => {
-      await player.reset(learnerId, lessonId);
-      deps.bus.notify(learnerId, { type: 'reset', lessonId, at: Date.now() });
-    },
-    ...(deps.log ? { log: deps.log } : {}),
-  });
-  // a workshop's learners see its lessons, in its order
-  const everyone = player.lessonsFor;
-  player.lessonsFor = (learnerId) => {
-    const member = workshops.store.membershipsOf(learnerId)[0];
-    const w = member && workshops.store.get(member.workshopId);
-    if (!w) return everyone(learnerId);
-    return w.lessons.map((id) => catalog.lessons.find((l) => l.id === id)).filter((l) => l !== undefined);
-  };
-  return workshops;
 }
+
+export { generateSecret, InstructorAuth } from './auth.js';
+export type { LessonOutline } from './dashboard.js';

@@ -44,7 +44,7 @@ beforeEach(async () => {
   await startLesson(server.sandboxes, box, lesson, { library });
   const terminalId = (await learner.createTerminal(box, { cols: 100, rows: 30 })).id;
   const session = server.terminals.get(terminalId)!;
-  settled = { subscribe: (listener) => session.onCommandSettled(() => listener()) };
+  settled = (listener) => session.onCommandSettled(listener);
   term = new HeadlessClient(learner, terminalId, { cols: 100, rows: 30 });
   await term.waitPrompt();
   progress = new MemoryProgressStore();

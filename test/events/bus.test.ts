@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { HELD_MESSAGES, LearnerBus, type LearnerNotice } from '../../server/events.js';
+import type { LearnerNotice } from '../../server/contracts/learner-channel.js';
+import { HELD_MESSAGES, LearnerBus } from '../../server/events.js';
 
 const message = (text: string, at = Date.now()): LearnerNotice => ({ type: 'message', from: 'Instructor', text, at });
 
@@ -24,7 +25,7 @@ it('holds messages for a learner whose page is not open, and shows them once whe
   expect(first).toHaveLength(HELD_MESSAGES);
   expect(first.at(-1)).toBe(`m${HELD_MESSAGES + 4}`);
   expect(first).not.toContain('too old');
-  off();
+  off.dispose();
   const second: string[] = [];
   bus.onNotice('ann', (n) => second.push(n.type));
   expect(second).toEqual([]);

@@ -2,6 +2,7 @@
 // the shared rootfs), and learners that talk to it as a browser would: a
 // cookie jar, same-origin requests, WebSocket upgrades with an Origin.
 import { existsSync, promises as fs } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -23,7 +24,8 @@ export async function startTestServer(label: string, overrides: Partial<ConfigIn
   const instance = testInstance(label);
   // a database of its own unless told (other checkouts' tests share the data dir, maybe at another schema)
   const database = path.join(os.tmpdir(), `boxlab-${instance}.db`);
-  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: TEST_DATA_DIR, database, instance, logLevel: 'silent', ...overrides, rootfs: { suite: TEST_SUITE } }, {});
+  // one test client is one address: the per-address shares are the security suite's to try, with their defaults (0)
+  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: TEST_DATA_DIR, database, instance, logLevel: 'silent', sandboxesPerAddress: 1000, newLearnersPerAddress: 100_000, ...overrides, rootfs: { suite: TEST_SUITE } }, {});
   const server = await startServer(config);
   return {
     ...server,
@@ -66,20 +68,45 @@ export class ApiError extends Error {
   }
 }
 
-export class Learner {
-  private constructor(readonly url: string, readonly cookie: string) {}
+/**
+ * fetch() from a given local address: loopback is all of 127.0.0.0/8, so a
+ * test can be several clients at several addresses.
+ */
+export function fetchFrom(localAddress: string | undefined, url: string, init: RequestInit = {}): Promise<Response> {
+  if (!localAddress) return fetch(url, init);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    const req = http.request(url, { method: init.method ?? 'GET', headers, localAddress }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const out = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+        const status = res.statusCode ?? 0;
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status, headers: out }));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(typeof init.body === 'string' ? init.body : undefined);
+  });
+}
 
-  /** Loads the page once, as a browser would, and keeps the cookie it is given. */
-  static async visit(url: string): Promise<Learner> {
-    const res = await fetch(`${url}/api/sandboxes`);
+export class Learner {
+  private constructor(readonly url: string, readonly cookie: string, readonly from?: string) {}
+
+  /** Loads the page once, as a browser would, and keeps the cookie it is given; `from` is the local address it connects from. */
+  static async visit(url: string, from?: string): Promise<Learner> {
+    const res = await fetchFrom(from, `${url}/api/sandboxes`);
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('boxlab_learner='));
-    if (!cookie) throw new Error('the server set no learner cookie');
-    return new Learner(url, cookie.split(';')[0]!);
+    if (!cookie) throw new ApiError(res.status, `the server set no learner cookie: ${await res.text()}`);
+    return new Learner(url, cookie.split(';')[0]!, from);
   }
 
   /** A browser whose cookie jar holds `cookie` (a "name=value; name=value" header). */
-  static withCookie(url: string, cookie: string): Learner {
-    return new Learner(url, cookie);
+  static withCookie(url: string, cookie: string, from?: string): Learner {
+    return new Learner(url, cookie, from);
   }
 
   get origin(): string {
@@ -91,7 +118,7 @@ export class Learner {
     headers.set('cookie', this.cookie);
     if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
     if (init.method && init.method !== 'GET' && !headers.has('origin')) headers.set('origin', this.origin);
-    return fetch(`${this.url}${pathname}`, { ...init, headers });
+    return fetchFrom(this.from, `${this.url}${pathname}`, { ...init, headers });
   }
 
   async json<T>(pathname: string, init: RequestInit = {}): Promise<T> {
@@ -114,7 +141,12 @@ export class Learner {
 
   /** A raw WebSocket to a terminal, with this learner's cookie and the server's Origin unless told otherwise. */
   socket(terminalId: string, headers: Record<string, string> = {}): WebSocket {
-    return new WebSocket(this.wsUrl(terminalId), { headers: { cookie: this.cookie, origin: this.origin, ...headers } });
+    return new WebSocket(this.wsUrl(terminalId), { headers: { cookie: this.cookie, origin: this.origin, ...headers }, ...(this.from ? { localAddress: this.from } : {}) });
+  }
+
+  /** The live channel of this learner's pages. */
+  channel(headers: Record<string, string> = {}): WebSocket {
+    return new WebSocket(`${this.url.replace(/^http/, 'ws')}/ws/learner`, { headers: { cookie: this.cookie, origin: this.origin, ...headers }, ...(this.from ? { localAddress: this.from } : {}) });
   }
 }
 

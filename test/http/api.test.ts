@@ -129,7 +129,7 @@ it('refuses state changes from another site, and requests to a foreign host name
       req.end();
     }, reject);
   });
-  expect(rebound).toBe(403);
+  expect(rebound).toBe(421);
   expect((await learner.json<{ sandboxes: SandboxJson[] }>('/api/sandboxes')).sandboxes).toEqual([]);
   expect(server.sandboxes.count).toBe(0);
 });

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { LearnerEvent } from '../../server/events.js';
-import type { LearnerMessage } from '../../server/http/learner-socket.js';
+import type { LearnerMessage } from '../../server/contracts/learner-channel.js';
+import { processesIn } from '../helpers/drivers.js';
 import { startTestServer, upgradeStatus, type Learner, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -239,11 +240,11 @@ it('says which lessons this host cannot run and why, skips broken ones, and says
     expect(refused.status).toBe(409);
     expect((await refused.json()).error).toBe(unavailable.unavailable);
 
-    // the one sandbox this server allows goes to the first learner; the next one is told plainly
+    // the one sandbox this server allows goes to the first learner; the next one waits in line, and is told where
     expect((await post(learner, `/api/lessons/${available.id}/start`)).status).toBe(200);
     const late = await post(await small.learner(), `/api/lessons/${available.id}/start`);
-    expect(late.status).toBe(503);
-    expect((await late.json()).error).toMatch(/all 1 sandboxes are in use; try again in a few minutes/);
+    expect(late.status).toBe(202);
+    expect(await late.json()).toEqual({ queued: { position: 1 } });
   } finally {
     await small.close();
     await fs.rm(labs, { recursive: true, force: true });
@@ -270,6 +271,48 @@ it('keeps a learner to three lesson sandboxes, ending the least recently used on
     const again = await start('02-cgroups');
     expect(again).not.toBe(second);
     expect((await learner.json<LessonJson>('/api/lessons/02-cgroups')).run).toMatchObject({ step: 'ready', sandbox: { id: again } });
+  } finally {
+    await own.close();
+    expect(await own.leftovers()).toEqual([]);
+  }
+});
+
+it('lets go of a lesson sandbox the same way however it ends: deleted, reaped, evicted or dead', async () => {
+  const own = await startTestServer('lessons-endings', { maxSandboxes: 6 });
+  try {
+    const learner = await own.learner();
+    const me = learnerIdOf(learner);
+    const begin = async (lesson: string) => {
+      const id = ((await (await post(learner, `/api/lessons/${lesson}/start`)).json()) as { sandbox: { id: string } }).sandbox.id;
+      expect((await post(learner, `/api/sandboxes/${id}/terminals`, { cols: 80, rows: 24 })).status).toBe(201);
+      return id;
+    };
+    const released = async (lesson: string, id: string) => {
+      await expect.poll(() => own.terminals.list(id).length).toBe(0);
+      expect(own.sandboxes.has(id)).toBe(false);
+      expect(own.ownership.sandboxesOf(me)).not.toContain(id);
+      expect(own.player.runState(me, lesson)).toBeUndefined();
+      expect((await post(learner, `/api/sandboxes/${id}/terminals`, { cols: 80, rows: 24 })).status).toBe(404);
+    };
+
+    const deleted = await begin('01-namespaces');
+    expect((await learner.fetch(`/api/sandboxes/${deleted}`, { method: 'DELETE' })).status).toBe(204);
+    await released('01-namespaces', deleted);
+
+    const reaped = await begin('02-cgroups');
+    expect(await own.sandboxes.reapIdle(Date.now() + 24 * 3600_000)).toEqual([reaped]);
+    await released('02-cgroups', reaped);
+
+    // a fourth lesson ends the least recently used of three
+    const [oldest] = [await begin('01-namespaces'), await begin('02-cgroups'), await begin('03-copy-on-write')];
+    await begin('04-networking');
+    await released('01-namespaces', oldest!);
+
+    // every process of a sandbox killed from outside (as the OOM killer or an operator might): the driver notices
+    const dead = own.ownership.sandboxesOf(me).find((id) => own.player.runState(me, '02-cgroups')?.sandboxId === id)!;
+    for (const line of await processesIn(`/${own.instance}/${dead}/`)) process.kill(Number(/^process (\d+)/.exec(line)![1]), 'SIGKILL');
+    await expect.poll(() => own.sandboxes.has(dead)).toBe(false);
+    await released('02-cgroups', dead);
   } finally {
     await own.close();
     expect(await own.leftovers()).toEqual([]);

@@ -4,7 +4,7 @@
 // terminal, and the export.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { DashboardMessage } from '../../server/workshops/grid.js';
+import type { DashboardMessage } from '../../server/contracts/dashboard.js';
 import { Learner, startTestServer, upgradeStatus, type TestServer } from '../helpers/server.js';
 
 const SECRET = 'correct horse battery staple';
@@ -289,8 +289,8 @@ it('resets a learner\'s lesson through the player: progress back to "to do", the
   expect(server.store.exercise(adaId, '01-namespaces', exercise)).toMatchObject({ completedAt: null, attempts: 1 });
   expect(events).toContainEqual(expect.objectContaining({ type: 'reset', lessonId: '01-namespaces' }));
   expect(notices).toContainEqual(expect.objectContaining({ type: 'reset', lessonId: '01-namespaces' }));
-  offNotice();
-  offEvents();
+  offNotice.dispose();
+  offEvents.dispose();
   // the player started the lesson afresh for her: end it
   for (const id of server.ownership.sandboxesOf(adaId)) await server.sandboxes.destroy(id);
 });

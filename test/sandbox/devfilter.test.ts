@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { HELPER_PATH } from '../../server/sandbox/namespaces/preflight.js';
+import { HELPER_PATH } from '../../server/sandbox/helper.js';
 import { testInstance } from '../helpers/env.js';
 
 const v2Mount = readFileSync('/proc/self/mountinfo', 'utf8')

@@ -36,7 +36,8 @@ it('counts sandboxes still starting against the cap', async () => {
 
 it('reaps sandboxes nobody used for the idle timeout, and keeps those in use', async () => {
   const ended: string[] = [];
-  const manager = new SandboxManager(t.driver, { maxSandboxes: 5, idleTimeoutMs: 1000, onEnded: (id) => ended.push(id) });
+  const manager = new SandboxManager(t.driver, { maxSandboxes: 5, idleTimeoutMs: 1000 });
+  manager.onEnded(({ id, reason }) => ended.push(`${id}:${reason}`));
   const idle = await manager.create();
   const busy = await manager.create();
   await new Promise((resolve) => setTimeout(resolve, 700));
@@ -44,8 +45,31 @@ it('reaps sandboxes nobody used for the idle timeout, and keeps those in use', a
   await new Promise((resolve) => setTimeout(resolve, 500));
   const reaped = await manager.reapIdle();
   expect(reaped).toEqual([idle.id]);
-  expect(ended).toEqual([idle.id]);
+  expect(ended).toEqual([`${idle.id}:idle`]);
   expect(t.driver.list().map((s) => s.id)).toEqual([busy.id]);
   expect(await t.leftovers(idle.id)).toEqual([]);
   await manager.destroy(busy.id);
+});
+
+it('reports as reaped only the sandboxes it destroyed, and says which it could not', async () => {
+  // the real driver, refusing to destroy one sandbox the first time (a removal that fails is hard to cause for real)
+  let refuse: string | undefined;
+  const driver = Object.create(t.driver) as typeof t.driver;
+  driver.destroy = async (id: string) => {
+    if (id === refuse) {
+      refuse = undefined;
+      throw new Error('cgroup busy');
+    }
+    return t.driver.destroy(id);
+  };
+  const errors: string[] = [];
+  const manager = new SandboxManager(driver, { maxSandboxes: 5, idleTimeoutMs: 200, onError: (err) => errors.push((err as Error).message) });
+  const stuck = await manager.create();
+  const fine = await manager.create();
+  refuse = stuck.id;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(await manager.reapIdle()).toEqual([fine.id]);
+  expect(errors).toEqual([`reaping idle sandbox ${stuck.id} failed: cgroup busy`]);
+  await t.driver.destroy(stuck.id);
+  expect(await t.leftovers(stuck.id)).toEqual([]);
 });

@@ -5,7 +5,7 @@
 // read.
 import { execFileSync, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { attacker, hostFile, hostNamespaces, type Shell } from './attacker.js';
 
@@ -14,6 +14,14 @@ const shells: Shell[] = [];
 
 beforeAll(async () => {
   server = await startTestServer('escapes');
+});
+
+// a sandbox per attack, ended after it: the host's memory holds only so many at once
+afterEach(async () => {
+  for (const s of shells.splice(0)) {
+    s.close();
+    await s.learner.fetch(`/api/sandboxes/${s.sandbox.id}`, { method: 'DELETE' });
+  }
 });
 
 afterAll(async () => {

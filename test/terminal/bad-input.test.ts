@@ -114,7 +114,7 @@ it('refuses WebSocket upgrades from another site, without a cookie, or to someon
   expect(await upgradeStatus(learner.socket(termId, { origin: 'http://evil.example' }))).toBe(403);
   expect(await upgradeStatus(learner.socket(termId, { origin: 'null' }))).toBe(403);
   expect(await upgradeStatus(learner.socket(termId, { origin: '' }))).toBe(403);
-  expect(await upgradeStatus(learner.socket(termId, { host: 'attacker.example' }))).toBe(403);
+  expect(await upgradeStatus(learner.socket(termId, { host: 'attacker.example' }))).toBe(421);
   expect(await upgradeStatus(learner.socket(termId, { cookie: '' }))).toBe(401);
   const forged = learner.cookie.replace(/=(.)/, (_, c: string) => `=${c === 'A' ? 'B' : 'A'}`);
   expect(await upgradeStatus(learner.socket(termId, { cookie: forged }))).toBe(401);

@@ -27,3 +27,24 @@ it('runs the mirror worker under SCHED_IDLE, which yields to any task that wakes
     await pool.close();
   }
 });
+
+it('rejects a snapshot the worker failed to make, says why, and serves the next from a fresh mirror', async () => {
+  const errors: Error[] = [];
+  const pool = new MirrorPool({
+    scrollback: 100,
+    worker: new URL('../fixtures/failing-mirror-worker.mjs', import.meta.url),
+    onError: (err) => errors.push(err),
+  });
+  try {
+    const mirror = pool.open(80, 24);
+    mirror.write(new TextEncoder().encode('before'));
+    await expect(mirror.snapshot()).rejects.toThrow(/terminal mirror \d+ failed: serialize broke/);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/serialize broke/)]);
+    mirror.write(new TextEncoder().encode('after'));
+    const text = await mirror.snapshot();
+    expect(text).toContain('after');
+    expect(text).not.toContain('before'); // the broken screen is gone, not served half-made
+  } finally {
+    await pool.close();
+  }
+});

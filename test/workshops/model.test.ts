@@ -5,8 +5,7 @@ import { expect, it } from 'vitest';
 import { openDb } from '../../server/store/db.js';
 import { InstructorAuth } from '../../server/workshops/auth.js';
 import { exportRecords, toCsv } from '../../server/workshops/export.js';
-import { applyEvent, isStuck, totals, type Column, type Row } from '../../server/workshops/grid.js';
-import { RateLimiter } from '../../server/workshops/rate-limit.js';
+import { applyEvent, isStuck, totals, type Column, type Row } from '../../server/contracts/dashboard.js';
 import { JoinError, normalizeCode, WorkshopStore } from '../../server/workshops/store.js';
 
 const columns: Column[] = [
@@ -65,21 +64,6 @@ it('joins within the capacity, forgives how a code is typed, and refuses a close
   expect(() => store.join(w.id, 'l3', 'Cleo')).toThrow(/over/);
   expect(store.extend(w.id, 10)).toMatchObject({ endedAt: null, endsAt: now + 600_000 });
   expect(store.membershipsOf('l1').map((m) => m.workshopId)).toEqual([w.id]);
-});
-
-it('lets a burst through, then one request per interval, per key', () => {
-  let now = 0;
-  const limiter = new RateLimiter({ burst: 3, perSecond: 1 }, () => now);
-  expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([0, 0, 0]);
-  expect(limiter.take('a')).toBe(1000);
-  expect(limiter.peek('b')).toBe(0);
-  expect(limiter.take('b')).toBe(0);
-  now += 1000;
-  expect(limiter.take('a')).toBe(0);
-  expect(limiter.take('a')).toBeGreaterThan(0);
-  now += 60_000;
-  limiter.take('c');
-  expect(limiter.size).toBe(1); // full buckets were forgotten
 });
 
 it('writes CSV a spreadsheet cannot be tricked by', () => {

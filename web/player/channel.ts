@@ -1,17 +1,10 @@
 // The live channel from the server (/ws/learner): exercise status changes,
 // lesson start progress and notices for this learner. Reconnects with backoff;
 // on reconnect the page reloads its state, since updates may have been missed.
+import { LEARNER_SOCKET_PATH, type LearnerMessage } from '../../server/contracts/learner-channel.js';
 import { socketUrl } from '../terminal/api.js';
 
-export type ChannelMessage =
-  | { kind: 'update'; update:
-      | { type: 'start'; lessonId: string; step: string; error?: string }
-      | { type: 'exercise'; lessonId: string; exerciseId: string; status: 'checking' | 'failed' | 'done'; reason?: string; trigger: 'auto' | 'demand' }
-      | { type: 'reset'; lessonId: string } }
-  | { kind: 'notice'; notice:
-      | { type: 'message'; from: string; text: string; at: number }
-      | { type: 'takeover'; active: boolean; by: string; at: number }
-      | { type: 'reset'; lessonId: string; at: number } };
+export type { LearnerMessage };
 
 export class LearnerChannel {
   private ws: WebSocket | undefined;
@@ -19,7 +12,7 @@ export class LearnerChannel {
   private closed = false;
   private opened = false;
 
-  constructor(private readonly onMessage: (m: ChannelMessage) => void, private readonly onReconnect: () => void) {
+  constructor(private readonly onMessage: (m: LearnerMessage) => void, private readonly onReconnect: () => void) {
     this.connect();
   }
 
@@ -29,7 +22,7 @@ export class LearnerChannel {
   }
 
   private connect(): void {
-    const ws = new WebSocket(socketUrl('/ws/learner'));
+    const ws = new WebSocket(socketUrl(LEARNER_SOCKET_PATH));
     this.ws = ws;
     ws.addEventListener('open', () => {
       this.delay = 500;
@@ -38,7 +31,7 @@ export class LearnerChannel {
     });
     ws.addEventListener('message', (e) => {
       try {
-        this.onMessage(JSON.parse(String(e.data)) as ChannelMessage);
+        this.onMessage(JSON.parse(String(e.data)) as LearnerMessage);
       } catch {
         // a frame we do not understand is not worth breaking the page for
       }

@@ -31,13 +31,20 @@ export function confirmDialog(title: string, text: string, ok: string): Promise<
   return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }));
 }
 
-/** A message that stays until dismissed (instructor messages) or for a while (the rest). */
-export function toast(text: string, options: { from?: string; sticky?: boolean; kind?: 'info' | 'error' } = {}): void {
+/** A message that stays until dismissed (instructor messages) or for a while (the rest); with an action, a button that does it and dismisses. */
+export function toast(text: string, options: { from?: string; sticky?: boolean; kind?: 'info' | 'error'; action?: { label: string; run: () => void } } = {}): void {
   const box = document.getElementById('toasts')!;
   const item = el('div', `bx-toast bx-toast-${options.kind ?? 'info'}`);
   item.setAttribute('role', options.kind === 'error' ? 'alert' : 'status');
   if (options.from) item.append(el('strong', 'bx-toast-from', `${options.from}: `));
   item.append(el('span', 'bx-toast-text', text));
+  if (options.action) {
+    const { label, run } = options.action;
+    item.append(button(label, 'bx-primary bx-toast-action', () => {
+      item.remove();
+      run();
+    }));
+  }
   const close = button('×', 'bx-toast-close', () => item.remove());
   close.setAttribute('aria-label', 'Dismiss');
   item.append(close);

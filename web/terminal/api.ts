@@ -1,21 +1,7 @@
 // The boxlab JSON API, as the page calls it (same origin, the learner cookie).
+import type { SandboxJson, TerminalJson } from '../../server/contracts/lessons.js';
 
-export interface TerminalInfo {
-  id: string;
-  sandboxId: string;
-  cols: number;
-  rows: number;
-  viewers: number;
-  /** Path of the terminal's WebSocket. */
-  socket: string;
-}
-
-export interface SandboxInfo {
-  id: string;
-  hostname: string;
-  createdAt: number;
-  terminals: TerminalInfo[];
-}
+export type { SandboxJson as SandboxInfo, TerminalJson as TerminalInfo } from '../../server/contracts/lessons.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {
@@ -40,12 +26,12 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 }
 
 export const api = {
-  sandboxes: () => request<{ sandboxes: SandboxInfo[] }>('GET', '/api/sandboxes').then((r) => r.sandboxes),
-  createSandbox: () => request<SandboxInfo>('POST', '/api/sandboxes'),
+  sandboxes: () => request<{ sandboxes: SandboxJson[] }>('GET', '/api/sandboxes').then((r) => r.sandboxes),
+  createSandbox: () => request<SandboxJson>('POST', '/api/sandboxes'),
   deleteSandbox: (id: string) => request<void>('DELETE', `/api/sandboxes/${encodeURIComponent(id)}`),
   createTerminal: (sandboxId: string, size: { cols: number; rows: number }) =>
-    request<TerminalInfo>('POST', `/api/sandboxes/${encodeURIComponent(sandboxId)}/terminals`, size),
-  terminal: (id: string) => request<TerminalInfo>('GET', `/api/terminals/${encodeURIComponent(id)}`),
+    request<TerminalJson>('POST', `/api/sandboxes/${encodeURIComponent(sandboxId)}/terminals`, size),
+  terminal: (id: string) => request<TerminalJson>('GET', `/api/terminals/${encodeURIComponent(id)}`),
   endTerminal: (id: string) => request<void>('DELETE', `/api/terminals/${encodeURIComponent(id)}`),
 };
 

@@ -199,7 +199,7 @@ export class TerminalPanel {
   }
 
   private async closeTab(tab: Tab): Promise<void> {
-    if (!tab.ended) await api.endTerminal(tab.id).catch(() => {});
+    if (!tab.ended) await api.endTerminal(tab.id).catch(() => {}); // an unreachable server ends it after the grace period
     const index = this.tabs.indexOf(tab);
     this.removeTab(tab);
     if (this.tabs.length === 0) await this.openNew();

@@ -2,7 +2,7 @@
 // WebSocket (a snapshot, then changed rows), sorted and filtered here, redrawn
 // at most a few times a second; and, for the learner picked, their terminal
 // (read-only, or taken over), a message, a lesson reset.
-import { cellKey, doneCount, isStuck, totals, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../../server/workshops/grid.js';
+import { cellKey, doneCount, isStuck, totals, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../../server/contracts/dashboard.js';
 import { socketUrl } from '../terminal/api.js';
 import { TerminalView } from '../terminal/view.js';
 import { el, request } from './request.js';
@@ -80,7 +80,7 @@ function draw(): void {
     tr.dataset.learner = r.learnerId;
     const current = r.current ? columns.find((c) => cellKey(c.lessonId, c.exerciseId) === r.current) : undefined;
     tr.append(
-      el('td', { className: stuck ? 'ws-stuck' : '', textContent: `${r.name}${stuck ? ' ⚠ stuck' : ''}` }),
+      el('td', { className: stuck ? 'ws-stuck' : '', textContent: `${r.name}${stuck ? ' ⚠ stuck' : ''}${r.waiting ? ` · waiting for a sandbox (#${r.waiting})` : ''}` }),
       el('td', { textContent: `${doneCount(r)}/${columns.length}` }),
       el('td', { textContent: current ? `${current.title} · ${minutes(at - r.since)}${r.failures ? ` · ${r.failures} failed` : ''}` : 'all done' }),
     );
@@ -99,7 +99,8 @@ function draw(): void {
   const foot = el('tfoot', {}, el('tr', {}, el('td', { textContent: 'Completed' }), el('td', { textContent: '' }), el('td', { textContent: '' }), ...sums.map((n) => el('td', { textContent: String(n) }))));
   grid.replaceChildren(head, body, foot);
   const stuckCount = [...rows.values()].filter((r) => isStuck(r, at, thresholds)).length;
-  $('ws-counts').textContent = `${rows.size} learners · ${stuckCount} stuck · showing ${list.length}`;
+  const waiting = [...rows.values()].filter((r) => r.waiting).length;
+  $('ws-counts').textContent = `${rows.size} learners · ${stuckCount} stuck${waiting ? ` · ${waiting} waiting for a sandbox (the server is full)` : ''} · showing ${list.length}`;
   drawHeader();
 }
 

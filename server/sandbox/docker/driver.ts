@@ -30,7 +30,7 @@ import { Demuxer, runExec, type ExecContext } from './exec.js';
 import { hasImage, missingImageError } from './image.js';
 import { DockerPty } from './pty.js';
 import { detectCgroups, readCgroupLinks } from '../cgroups.js';
-import { HELPER_PATH } from '../namespaces/preflight.js';
+import { checkHelper, HELPER_PATH } from '../helper.js';
 import { containerCgroups, containerSpec, endSessionCommand, GRANTED_CAPS, LABEL, sandboxSpec } from './spec.js';
 import { ensureHelperVolume, ensureRootfsVolume } from './volumes.js';
 
@@ -43,8 +43,8 @@ export interface DockerDriverOptions {
   /** The default image name, to say how to build a missing one. */
   defaultImage?: string;
   socketPath: string;
-  /** Told when a sandbox ends by itself (not through destroy or reset). */
-  onGone?: (id: string) => void;
+  /** Told when a sandbox ends by itself (not through destroy or reset), and what cleaning up after it could not do. */
+  onGone?: (id: string, leftover?: Error) => void;
 }
 
 interface Running {
@@ -93,6 +93,7 @@ export class DockerDriver implements SandboxDriver {
     this.caps = await capsByEngine.get(key)!;
     this.withheld = GRANTED_CAPS.filter((c) => !this.caps.includes(c));
     this.rootfsVolume = await ensureRootfsVolume(this.docker, this.options.image, this.options.instance);
+    checkHelper(); // every sandbox runs it: say so before the first one fails
     this.helperVolume = await ensureHelperVolume(this.docker, this.options.image, this.options.instance, HELPER_PATH);
     if (this.cgroupHost.version === 1) this.cgroupLinks = readCgroupLinks(this.cgroupHost.root);
     await this.watch();
@@ -134,8 +135,7 @@ export class DockerDriver implements SandboxDriver {
     const running = this.sandboxes.get(id);
     if (!running || running.ending || running.container.id !== containerId) return;
     this.sandboxes.delete(id);
-    void removeContainer(running.container);
-    this.options.onGone?.(id);
+    void removeContainer(running.container).then(() => this.options.onGone?.(id), (err: Error) => this.options.onGone?.(id, err));
   }
 
   async create(options: CreateOptions = {}): Promise<SandboxInfo> {
@@ -216,6 +216,7 @@ export class DockerDriver implements SandboxDriver {
   /** Removing the container kills all its processes, terminals and execs included (the helper thaws what a learner froze). */
   private async stop(running: Running): Promise<void> {
     running.ending = true;
+    // a container that already stopped refuses both; removing it below is what must work
     await running.container.kill({ signal: 'SIGTERM' }).catch(() => {});
     await running.container.wait({ condition: 'not-running' }).catch(() => {});
     await removeContainer(running.container);

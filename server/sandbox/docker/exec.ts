@@ -130,7 +130,7 @@ export async function runExec(ctx: ExecContext, argv: string[], options: ExecOpt
   const expired = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
       timedOut = true;
-      const stop = () => void ctx.stop(pidLine.pid).catch(() => {});
+      const stop = () => void ctx.stop(pidLine.pid).catch(() => {}); // refused once the container is gone, with the processes
       if (pidLine.done) stop();
       else onPid = stop;
       // the engine ends the stream once the helper is gone; never hold it forever

@@ -6,7 +6,8 @@
 // control).
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import type { Disposable, PtyOptions, SandboxPty } from '../driver.js';
+import { Emitter, type Disposable } from '../../lifecycle.js';
+import type { PtyOptions, SandboxPty } from '../driver.js';
 import { exitCodeOf, PidLine, type ExecContext } from './exec.js';
 import { execCommand, execEnv } from './spec.js';
 
@@ -16,8 +17,8 @@ export class DockerPty implements SandboxPty {
   private exec: Docker.Exec | undefined;
   private socket: Duplex | undefined;
   private readonly pidLine = new PidLine();
-  private readonly dataListeners = new Set<(data: Buffer) => void>();
-  private readonly exitListeners = new Set<(e: ExitEvent) => void>();
+  private readonly data = new Emitter<Buffer>();
+  private readonly exitEvents = new Emitter<ExitEvent>();
   /** Input typed before the shell started: the TTY would echo it above the pid line. */
   private queued: Buffer[] = [];
   private paused = false;
@@ -64,7 +65,7 @@ export class DockerPty implements SandboxPty {
           readyResolve();
           this.flush();
         }
-        if (chunk.length) for (const listener of this.dataListeners) listener(chunk);
+        if (chunk.length) this.data.fire(chunk);
       });
       socket.on('error', () => {});
       socket.once('close', () => {
@@ -74,7 +75,7 @@ export class DockerPty implements SandboxPty {
       if (this.paused) socket.pause();
     } catch (err) {
       const message = `boxlab: cannot start the terminal: ${(err as Error).message}\r\n`;
-      for (const listener of this.dataListeners) listener(Buffer.from(message));
+      this.data.fire(Buffer.from(message));
       this.emitExit({ exitCode: 125 });
       return;
     }
@@ -95,7 +96,7 @@ export class DockerPty implements SandboxPty {
   private applySize(): void {
     this.resizing++;
     void (this.exec?.resize({ h: this.size.rows, w: this.size.cols }) ?? Promise.resolve())
-      .catch(() => {})
+      .catch(() => {}) // an exec that ended refuses a resize; the next size goes out on the next one
       .finally(() => {
         if (--this.resizing === 0) this.flush();
       });
@@ -114,18 +115,16 @@ export class DockerPty implements SandboxPty {
   private emitExit(e: ExitEvent): void {
     if (this.exit) return;
     this.exit = e;
-    for (const listener of this.exitListeners) listener(e);
+    this.exitEvents.fire(e);
     this.markExited();
   }
 
   onData(listener: (data: Buffer) => void): Disposable {
-    this.dataListeners.add(listener);
-    return { dispose: () => this.dataListeners.delete(listener) };
+    return this.data.event(listener);
   }
 
   onExit(listener: (e: ExitEvent) => void): Disposable {
-    this.exitListeners.add(listener);
-    return { dispose: () => this.exitListeners.delete(listener) };
+    return this.exitEvents.event(listener);
   }
 
   write(data: string | Buffer): void {
@@ -156,6 +155,7 @@ export class DockerPty implements SandboxPty {
     await this.ready;
     if (this.exit) return;
     // the helper's session and the shell's, as the namespaces driver ends a terminal
+    // (refused only when the container is already gone, which ends the sessions anyway)
     if (this.pidLine.pid > 1) await this.ctx.endSessions([this.pidLine.pid, this.pidLine.command], graceMs).catch(() => {});
     // the engine ends the stream once the shell is gone; never wait forever
     const giveUp = setTimeout(() => this.socket?.destroy(), 5000);

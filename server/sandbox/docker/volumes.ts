@@ -53,6 +53,7 @@ export async function ensureRootfsVolume(docker: Docker, image: string, instance
       throw new SandboxError(`copying the sandbox image into volume ${name} failed: ${logs.trim().slice(-500)}`);
     }
   } finally {
+    // a copier left behind is labelled with the instance: the driver's init() removes it at the next start
     await container.remove({ force: true }).catch(() => {});
   }
   // volumes of images since replaced; Docker refuses to remove one still in use
@@ -60,7 +61,7 @@ export async function ensureRootfsVolume(docker: Docker, image: string, instance
   for (const volume of Volumes ?? []) {
     if (volume.Name !== name && volume.Labels?.[ROOTFS_LABEL] !== imageId) {
       const inUse = await docker.getImage(volume.Labels?.[ROOTFS_LABEL] ?? '').inspect().then(() => true, () => false);
-      if (!inUse) await docker.getVolume(volume.Name).remove().catch(() => {});
+      if (!inUse) await docker.getVolume(volume.Name).remove().catch(() => {}); // in use by a sandbox: tried again next start
     }
   }
   return name;
@@ -84,7 +85,7 @@ export async function ensureHelperVolume(docker: Docker, image: string, instance
     const tar = spawn('tar', ['-C', path.dirname(helper), '--owner=0', '--group=0', '-c', path.basename(helper)], { stdio: ['ignore', 'pipe', 'ignore'] });
     await container.putArchive(tar.stdout, { path: '/helper' });
   } catch (err) {
-    await docker.getVolume(name).remove().catch(() => {});
+    await docker.getVolume(name).remove().catch(() => {}); // the copy's failure is what matters; a half-filled volume is named by the digest and refilled
     throw new SandboxError(`copying the sandbox helper into volume ${name} failed: ${(err as Error).message}`);
   } finally {
     await container.remove({ force: true }).catch(() => {});

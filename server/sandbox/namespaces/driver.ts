@@ -20,7 +20,8 @@ import {
   type SandboxLimits,
   type SandboxPty,
 } from '../driver.js';
-import { checkHost, HELPER_PATH } from './preflight.js';
+import { HELPER_PATH } from '../helper.js';
+import { checkHost } from './preflight.js';
 import { endTerminal } from './processes.js';
 import { buildSpec, LEASES_DIR } from '../spec.js';
 
@@ -31,8 +32,8 @@ export interface NamespacesDriverOptions {
   limits: SandboxLimits;
   /** The sandbox rootfs (see rootfs.ts). */
   rootfs: string;
-  /** Told when a sandbox ends by itself (not through destroy or reset). */
-  onGone?: (id: string) => void;
+  /** Told when a sandbox ends by itself (not through destroy or reset), and what cleaning up after it could not do. */
+  onGone?: (id: string, leftover?: Error) => void;
   /** Where blocks of host ids are leased, for every boxlab on this host (default /run/boxlab/ids). */
   leasesDir?: string;
 }
@@ -116,21 +117,20 @@ export class NamespacesDriver implements SandboxDriver {
       [initPid, hostRoot] = await waitReady(shim, spec);
     } catch (err) {
       shim.kill('SIGKILL');
-      await this.cgroups.kill(id).catch(() => {});
-      await this.cgroups.remove(id).catch(() => {});
+      // the start's own failure is what the caller hears; a cgroup left behind is removed by the next init()
+      await this.cgroups.kill(id).then(() => this.cgroups.remove(id)).catch(() => {});
       throw err;
     }
     const exited = new Promise<void>((resolve) => shim.once('exit', () => resolve()));
     const running: Running = { info, shim, initPid, hostRoot, exited, ending: false };
     this.sandboxes.set(id, running);
-    // the init should be the last process the OOM killer picks (needs CAP_SYS_RESOURCE; best effort)
+    // the init should be the last process the OOM killer picks (needs CAP_SYS_RESOURCE: refused here, and harmless)
     await fs.writeFile(`/proc/${initPid}/oom_score_adj`, '-1000').catch(() => {});
     void exited.then(async () => {
       if (running.ending || this.sandboxes.get(id) !== running) return;
       this.sandboxes.delete(id);
-      await this.cgroups.kill(id).catch(() => {});
-      await this.cgroups.remove(id).catch(() => {});
-      this.options.onGone?.(id);
+      const leftover = await this.cgroups.kill(id).then(() => this.cgroups.remove(id)).then(() => undefined, (err: Error) => err);
+      this.options.onGone?.(id, leftover);
     });
   }
 

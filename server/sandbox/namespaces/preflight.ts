@@ -3,12 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { DIST_DIR } from '../../paths.js';
 import { SandboxError } from '../driver.js';
-
-/** The native helper, compiled by `npm run build`. */
-export const HELPER_PATH = path.join(DIST_DIR, 'boxlab-sandbox');
+import { checkHelper } from '../helper.js';
 
 const DOCKER_HINT = 'or run boxlab in its Docker image (docker run --privileged -p 8080:8080 boxlab)';
 const CAP_SYS_ADMIN = 21n;
@@ -42,7 +38,5 @@ export function checkHost(): void {
   if (!hasOverlay()) {
     throw new SandboxError('overlayfs is not available: load it (modprobe overlay) and start again', 'unsupported');
   }
-  if (!existsSync(HELPER_PATH)) {
-    throw new SandboxError(`the native helper ${HELPER_PATH} is missing: run "npm run build" (it needs a C compiler)`, 'unsupported');
-  }
+  checkHelper();
 }

@@ -26,6 +26,8 @@ export interface Row {
   lastActive: number;
   hints: number;
   solutions: number;
+  /** Their place in line for a sandbox, the server being full; 0 when not waiting. */
+  waiting?: number;
 }
 
 export interface Thresholds {
@@ -58,7 +60,8 @@ export type GridEvent =
   | { type: 'check'; lessonId: string; exerciseId: string; status: 'checking' | 'failed' | 'done'; at: number }
   | { type: 'hint'; lessonId: string; exerciseId: string; at: number }
   | { type: 'solution'; lessonId: string; exerciseId: string; at: number }
-  | { type: 'reset'; lessonId: string; at: number };
+  | { type: 'reset'; lessonId: string; at: number }
+  | { type: 'waiting'; lessonId: string; position: number; at: number };
 
 export const cellKey = (lessonId: string, exerciseId: string): string => `${lessonId}/${exerciseId}`;
 
@@ -82,6 +85,12 @@ const lessonOf = (key: string | null): string | null => (key === null ? null : k
 
 /** Applies one event to a row in place; returns whether the row changed. */
 export function applyEvent(row: Row, columns: Column[], event: GridEvent): boolean {
+  if (event.type === 'waiting') {
+    // waiting is not activity, and counts whichever lesson it is for
+    if ((row.waiting ?? 0) === event.position) return false;
+    row.waiting = event.position;
+    return true;
+  }
   const known = columns.some((c) => c.lessonId === event.lessonId);
   if (!known) return false;
   row.lastActive = Math.max(row.lastActive, event.at);

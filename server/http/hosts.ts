@@ -1,0 +1,105 @@
+// The names this server answers to, and nothing else. A web page on another
+// site can make a browser reach boxlab by DNS rebinding (its name, resolved
+// to boxlab's address), but it cannot change the Host header the browser
+// sends: its own name. So every request and WebSocket upgrade must name this
+// server exactly: the address it listens on (with loopback names when it
+// listens on loopback, every address and name of the machine when it listens
+// on all of them) or the configured public URL, with the right port.
+import os from 'node:os';
+
+export interface HostPolicyOptions {
+  /** The address the server listens on (127.0.0.1, 0.0.0.0, ::, a name). */
+  listenHost: string;
+  /** The port it listens on, once known (0 asks the system for one). */
+  port: () => number;
+  /** The URL learners use (join and resume links), behind a proxy for instance. */
+  publicUrl?: string;
+}
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** "LocalHost.:8080" -> "localhost:8080", "[::1]" -> "[::1]:80": one spelling per name and port, or undefined if it is none. */
+export function normalizeHost(header: string, defaultPort = 80): string | undefined {
+  const m = /^(\[[0-9a-f:.]+\]|[^:\][]+)(?::(\d{1,5}))?$/i.exec(header.trim());
+  if (!m) return undefined;
+  let name = m[1]!.toLowerCase();
+  // "localhost." is "localhost" (a fully qualified name); an address has no trailing dot
+  if (!name.startsWith('[') && name.endsWith('.') && !/^\d+(\.\d+){3}\.$/.test(name)) name = name.slice(0, -1);
+  if (!name) return undefined;
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  return `${name}:${port}`;
+}
+
+export class HostPolicy {
+  private cached: { at: number; names: Set<string> } | undefined;
+
+  constructor(private readonly options: HostPolicyOptions) {}
+
+  /** The names (without port) this server answers to now. */
+  names(): string[] {
+    const { listenHost } = this.options;
+    const names = new Set<string>();
+    const add = (name: string) => names.add(name.includes(':') && !name.startsWith('[') ? `[${name}]` : name.toLowerCase());
+    if (isLoopback(listenHost)) {
+      LOOPBACK.forEach(add);
+      add(listenHost);
+    } else if (listenHost === '0.0.0.0' || listenHost === '::' || listenHost === '[::]') {
+      // every address of the machine, as the room reaches it, and its name
+      LOOPBACK.forEach(add);
+      for (const list of Object.values(os.networkInterfaces())) {
+        for (const a of list ?? []) if (!a.address.includes('%')) add(a.address);
+      }
+      add(os.hostname());
+      add(`${os.hostname()}.local`);
+    } else {
+      add(listenHost);
+    }
+    return [...names];
+  }
+
+  /** Name and port pairs as normalizeHost() spells them; the machine's addresses are looked up again now and then. */
+  private allowed(): Set<string> {
+    const now = Date.now();
+    if (this.cached && now - this.cached.at < 30_000) return this.cached.names;
+    const port = this.options.port();
+    const names = new Set(this.names().map((n) => `${n}:${port}`));
+    if (this.options.publicUrl) {
+      const url = new URL(this.options.publicUrl);
+      const host = normalizeHost(url.host, url.protocol === 'https:' ? 443 : 80);
+      if (host) names.add(host);
+    }
+    this.cached = { at: now, names };
+    return names;
+  }
+
+  /** Does a Host header name this server? */
+  allows(host: string | undefined): boolean {
+    const normal = host ? normalizeHost(host) : undefined;
+    return normal !== undefined && this.allowed().has(normal);
+  }
+
+  /** Does an Origin header name a page of this server (the Host the request itself names)? */
+  sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+    if (!origin || !host) return false;
+    try {
+      const url = new URL(origin);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+      const from = normalizeHost(url.host, url.protocol === 'https:' ? 443 : 80);
+      // a TLS proxy in front: the page is https, the request reaches us as http
+      return from !== undefined && this.allowed().has(from) && (from === normalizeHost(host) || this.isPublic(from));
+    } catch {
+      return false;
+    }
+  }
+
+  private isPublic(normal: string): boolean {
+    if (!this.options.publicUrl) return false;
+    const url = new URL(this.options.publicUrl);
+    return normalizeHost(url.host, url.protocol === 'https:' ? 443 : 80) === normal;
+  }
+}
