@@ -30,7 +30,7 @@ describe('the fixture labs folder', async () => {
       '91-broken-exercises/lesson.md:8: a check block belongs inside an exercise ("## Exercise: <title> {#<id>}")',
       '91-broken-exercises/lesson.md:18: exercise "oom" has two check blocks (the first at line 14)',
       '91-broken-exercises/lesson.md:22: an exercise heading reads "## Exercise: <title> {#<id>}"',
-      '91-broken-exercises/lesson.md:28: exercise id "Bad_Id" may hold only lowercase letters, digits and single dashes',
+      '91-broken-exercises/lesson.md:28: exercise id "Bad_Id" may hold only lowercase letters, digits and single dashes, 100 at most',
       '91-broken-exercises/lesson.md:34: exercise "nocheck" has no check block (```bash check)',
       '91-broken-exercises/lesson.md:44: unknown code block role "soluton" after "bash" (known: run, copy, check, hint, solution, meta)',
       '91-broken-exercises/lesson.md:53: meta: timeout: timeout may be at most 60 seconds',
