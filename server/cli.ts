@@ -104,8 +104,10 @@ async function main(argv: string[]): Promise<void> {
     .description('prove checks right: in a fresh sandbox each check must fail, pass after the solution is typed into a shell')
     .option('--labs <dir>', 'the labs folder (default: ./labs, else the one boxlab ships)')
     .option('--solution <file>', 'type this script instead of the reference solution of <lesson>/<exercise>')
+    .option('--answers', 'then type each alternate (must pass) and near miss (must fail, with its reason) of answers.md, each in a sandbox of its own')
+    .option('--jobs <n>', 'sandboxes typing answers at once (default 2)', (v) => Number(v))
     .option('--json', 'print a machine-readable report')
-    .action(async (targets: string[], opts: Record<string, unknown> & { labs?: string; solution?: string; json?: boolean }) => {
+    .action(async (targets: string[], opts: Record<string, unknown> & { labs?: string; solution?: string; answers?: boolean; jobs?: number; json?: boolean }) => {
       // a server's sandboxes are never this run's: an instance of its own unless asked
       const config = configFrom({ ...opts, instance: opts.instance ?? `verify-${process.pid}`, idleTimeout: '0' });
       const { runVerify } = await import('./authoring/commands.js');

@@ -19,7 +19,7 @@ head -c 8M /dev/zero > /lab/lower/big.bin
 
 # what the checks compare the lower layer with
 mkdir -p /var/lib/boxlab-lab
-(cd /lab/lower && find . -type f | sort | xargs sha256sum) > /var/lib/boxlab-lab/03-lower.sha256
+tree_manifest /lab/lower > /var/lib/boxlab-lab/03-lower.manifest
 
 # an image: three layers, bottom first, the top one deleting a file the way
 # image layers do (an empty ".wh.NAME" file)

@@ -287,6 +287,21 @@ os_release_id() {
   return 1
 }
 
+# tree_manifest DIR: one line per entry below DIR, "kind checksum path", in
+# a stable order: what a setup saves to tell later whether DIR was changed.
+tree_manifest() {
+  (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | while IFS= read -r f; do
+    if [ -f "$f" ] && [ ! -L "$f" ]; then printf 'f %s %s\n' "$(sha256sum <"$f" | cut -d' ' -f1)" "$f"
+    else printf '%s - %s\n' "$(stat -c %F "$f" | tr ' ' _)" "$f"; fi
+  done)
+}
+
+# tree_changes DIR MANIFEST: the paths below DIR added, removed or changed
+# since `tree_manifest DIR > MANIFEST`, one per line; nothing if none.
+tree_changes() {
+  diff <(tree_manifest "$1") "$2" | sed -n 's|^[<>] [^ ]* [^ ]* \./||p' | LC_ALL=C sort -u
+}
+
 # root_of PID: a path to PID's root directory usable from the check
 # (/proc/PID/root), through which paths resolve in PID's mount namespace.
 root_of() { printf '/proc/%s/root\n' "$1"; }
@@ -475,10 +490,13 @@ pings() {
 # (cheap: lets a check skip namespaces that cannot possibly reach it).
 routes_to() { in_netns "$1" ip route get "$2" >/dev/null 2>&1; }
 
-# netns_addrs HANDLE: the IPv4 addresses (without prefix length) of the
-# namespace's interfaces other than loopback, one per line.
+# netns_addrs HANDLE [FAMILY]: the addresses (without prefix length) of the
+# namespace's interfaces other than loopback, one per line: IPv4 (FAMILY 4,
+# the default), IPv6 (6, tentative ones left out) or both (all).
 netns_addrs() {
-  in_netns "$1" ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }'
+  local f=()
+  case ${2:-4} in 4) f=(-4) ;; 6) f=(-6) ;; esac
+  in_netns "$1" ip "${f[@]}" -o addr show scope global -tentative 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }'
 }
 
 # netns_links HANDLE: the interfaces of a namespace, "name kind" per line
@@ -504,6 +522,17 @@ listeners() {
   [ -n "$out" ] && printf '%s\n' "$out"
 }
 
+# http_answers HANDLE PORT: true if an HTTP server answers on localhost:PORT
+# in that namespace, on 127.0.0.1 or ::1, whatever its status (404 too).
+http_answers() {
+  local u code
+  for u in "http://127.0.0.1:$2/" "http://[::1]:$2/"; do
+    code=$(in_netns "$1" curl -s -o /dev/null -m 2 -w '%{http_code}' "$u" 2>/dev/null)
+    [ -n "$code" ] && [ "$code" != 000 ] && return 0
+  done
+  return 1
+}
+
 # http_get HANDLE URL: the body of an HTTP GET from that namespace ("-" for
 # ours), two seconds at most; fails on any error.
 http_get() {
@@ -527,7 +556,8 @@ has_cap() {
 # process already has the sandbox's own; compare with `seccomp_filters $$`.
 seccomp_filters() { status_field "$1" Seccomp_filters; }
 
-# try_mkdir PID PATH: make PID itself call mkdir(PATH, 0700) once, and print
+# try_mkdir PID PATH [mkdirat]: make PID itself call mkdir(PATH, 0700) (or
+# mkdirat(AT_FDCWD, PATH, 0700), its sibling) once, and print
 # what the kernel answered: "created", an errno name ("EPERM"), "killed" (the
 # process died: a filter that kills) or "signal N". PATH is as PID sees it.
 # It stops PID with ptrace for a moment (x86_64 only; prints "unsupported"
@@ -536,7 +566,7 @@ seccomp_filters() { status_field "$1" Seccomp_filters; }
 # Seccomp filters belong to the process and cannot be read or borrowed from
 # outside; asking the process is the only true test of one.
 try_mkdir() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$1" "$2" "${3:-mkdir}" <<'PY'
 import ctypes, errno, os, platform, struct, sys
 
 if platform.machine() != "x86_64":
@@ -545,7 +575,7 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.ptrace.restype = ctypes.c_long
 libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
 PEEK, POKE, GETREGS, SETREGS, STEP, DETACH, SEIZE, INTERRUPT = 2, 5, 12, 13, 9, 17, 0x4206, 0x4207
-NR_MKDIR = 83
+NR_MKDIR, NR_MKDIRAT, AT_FDCWD = 83, 258, -100
 
 class Regs(ctypes.Structure):  # struct user_regs_struct, x86_64
     _fields_ = [(n, ctypes.c_ulonglong) for n in (
@@ -586,7 +616,11 @@ try:
     for i in range(words):
         pt(POKE, buf + 8 * i, struct.unpack("<Q", padded[8 * i:8 * i + 8])[0])
     pt(POKE, rip, (code & ~0xFFFF) | 0x050F)  # the two bytes of `syscall`
-    regs.rax, regs.rdi, regs.rsi, regs.rip = NR_MKDIR, buf, 0o700, rip
+    if sys.argv[3] == "mkdirat":
+        regs.rax, regs.rdi, regs.rsi, regs.rdx = NR_MKDIRAT, AT_FDCWD & 0xFFFFFFFFFFFFFFFF, buf, 0o700
+    else:
+        regs.rax, regs.rdi, regs.rsi = NR_MKDIR, buf, 0o700
+    regs.rip = rip
     regs.orig_rax = 0xFFFFFFFFFFFFFFFF  # not in a syscall: no restart logic
     pt(SETREGS, 0, ctypes.addressof(regs))
     pt(STEP)

@@ -8,9 +8,9 @@ import { loadLabs, type LabsCatalog } from '../labs/loader.js';
 import { formatIssue, type LoadIssue } from '../labs/model.js';
 import type { RootfsProgress } from '../sandbox/rootfs.js';
 import { startSandboxEngine } from '../sandbox/index.js';
-import { formatExercise, formatLessonSummary } from './report.js';
+import { formatAnswer, formatExercise, formatLessonSummary } from './report.js';
 import { selectLessons, UsageError } from './select.js';
-import { verifyLesson, type LessonReport, type SolutionOverride } from './verify.js';
+import { verifyAnswers, verifyLesson, type LessonReport, type SolutionOverride } from './verify.js';
 
 export interface ValidateOptions {
   labs?: string;
@@ -45,6 +45,9 @@ export async function runValidate(args: string[], opts: ValidateOptions, out: No
 export interface VerifyCommandOptions {
   labs?: string;
   solution?: string;
+  /** Also type every alternate and near miss of answers.md, `jobs` sandboxes at a time. */
+  answers?: boolean;
+  jobs?: number;
   json?: boolean;
   onRootfsProgress?: (p: RootfsProgress) => void;
 }
@@ -53,6 +56,9 @@ export interface VerifyCommandOptions {
 export async function runVerify(args: string[], opts: VerifyCommandOptions, config: Config, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const selection = selectLessons(args, opts.labs);
   let solution: SolutionOverride | undefined;
+  if (opts.solution && opts.answers) throw new UsageError('--solution and --answers do not go together: --answers types the answers of answers.md');
+  const jobs = opts.jobs ?? 2;
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs takes a number of sandboxes, 1 or more (not ${String(opts.jobs)})`);
   if (opts.solution) {
     if (selection.lessons.length !== 1 || !selection.lessons[0]!.exerciseId) {
       throw new UsageError('--solution replaces one exercise\'s solution: name it as <lesson>/<exercise>');
@@ -97,6 +103,11 @@ export async function runVerify(args: string[], opts: VerifyCommandOptions, conf
           { lesson, ...(exerciseId ? { exerciseId } : {}), ...(solution ? { solution } : {}) },
           { sandboxes, host, ...(catalog.library ? { library: catalog.library.text } : {}), onExercise: (_, r) => say(formatExercise(r)) },
         );
+        if (opts.answers && !report.error) {
+          const library = catalog.library ? { library: catalog.library.text } : {};
+          report.answers = await verifyAnswers(lesson, exerciseId ? [exerciseId] : [], { sandboxes, host, ...library, jobs, onAnswer: (a) => say(formatAnswer(a)) });
+          if (report.answers.some((a) => a.status === 'failed')) report.ok = false;
+        }
         reports.push(report);
         say(formatLessonSummary(report));
       }
@@ -112,7 +123,9 @@ export async function runVerify(args: string[], opts: VerifyCommandOptions, conf
   } else {
     const exercises = reports.flatMap((r) => r.exercises);
     const n = (s: string) => exercises.filter((e) => e.status === s).length;
-    say(`verify: ${ok ? 'ok' : 'FAILED'}: ${reports.length} lesson${reports.length === 1 ? '' : 's'}, ${n('passed')} exercises verified, ${n('failed')} failed, ${n('skipped')} skipped${reports.some((r) => r.error) ? `, ${reports.filter((r) => r.error).length} lesson(s) broken` : ''}`);
+    const answers = reports.flatMap((r) => r.answers ?? []);
+    const judged = opts.answers ? `; answers: ${answers.filter((a) => a.status === 'passed').length} judged right, ${answers.filter((a) => a.status === 'failed').length} wrong, ${answers.filter((a) => a.status === 'skipped').length} skipped` : '';
+    say(`verify: ${ok ? 'ok' : 'FAILED'}: ${reports.length} lesson${reports.length === 1 ? '' : 's'}, ${n('passed')} exercises verified, ${n('failed')} failed, ${n('skipped')} skipped${reports.some((r) => r.error) ? `, ${reports.filter((r) => r.error).length} lesson(s) broken` : ''}${judged}`);
   }
   return ok ? 0 : 1;
 }

@@ -5,7 +5,7 @@
 import { RECHECK_DELAY_MS } from '../checks/autocheck.js';
 import { LessonSetupError, lessonEnv, startLesson } from '../checks/lifecycle.js';
 import { CheckRunner, type CheckResult } from '../checks/runner.js';
-import type { Exercise, Lesson } from '../labs/model.js';
+import type { Answer, Exercise, Lesson } from '../labs/model.js';
 import { unmetRequirements, type HostFacts } from '../labs/requirements.js';
 import type { SandboxPty } from '../sandbox/driver.js';
 import type { SandboxManager } from '../sandbox/manager.js';
@@ -23,6 +23,8 @@ export interface VerifyTarget {
   exerciseId?: string;
   /** Type this instead of the exercise's reference solution (needs exerciseId). */
   solution?: SolutionOverride;
+  /** Type this answer of answers.md instead (needs exerciseId): a near miss must fail, with its reason. */
+  answer?: Answer;
 }
 
 export interface CheckOutcome {
@@ -54,6 +56,22 @@ export interface LessonReport {
   error?: string;
   setupMs?: number;
   exercises: ExerciseReport[];
+  /** With --answers: each alternate and near miss of answers.md, typed into a sandbox of its own. */
+  answers?: AnswerReport[];
+  ms: number;
+}
+
+export interface AnswerReport {
+  exercise: string;
+  kind: Answer['kind'];
+  title: string;
+  /** passed: an alternate passed, or a near miss failed with its reason. */
+  status: 'passed' | 'failed' | 'skipped';
+  problems: string[];
+  skipped?: string;
+  /** The check's outcome after the answer (its second chance included). */
+  after?: CheckOutcome & { attempts: number };
+  transcript?: string;
   ms: number;
 }
 
@@ -110,7 +128,9 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
 
     for (const ex of exercises.slice(0, last + 1)) {
       const verifying = !target.exerciseId || ex.id === target.exerciseId;
-      const r = await verifyExercise(ex, { verifying, solution: verifying ? target.solution : undefined, host: options.host, typist: shell, check, hint: (script) => runner.hint(box.id, script, { timeoutMs: ex.timeoutMs, env }) });
+      const answer = verifying ? target.answer : undefined;
+      const solution = answer ? { text: answer.script.text, source: `${answer.kind} "${answer.title}"` } : verifying ? target.solution : undefined;
+      const r = await verifyExercise(ex, { verifying: verifying && !answer, solution, reason: answer?.reason, host: options.host, typist: shell, check, hint: (script) => runner.hint(box.id, script, { timeoutMs: ex.timeoutMs, env }) });
       if (!verifying && r.status !== 'skipped') r.status = 'prepared';
       report.exercises.push(r);
       options.onExercise?.(lesson, r);
@@ -125,8 +145,11 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
 }
 
 interface ExerciseContext {
+  /** Check before (it must fail) and run the hint script. */
   verifying: boolean;
   solution: SolutionOverride | undefined;
+  /** A near miss's: the check must fail after it, with a reason that matches. */
+  reason: string | undefined;
   host: HostFacts;
   typist: Typist;
   check: (ex: Exercise) => Promise<CheckResult>;
@@ -186,9 +209,47 @@ async function verifyExercise(ex: Exercise, x: ExerciseContext): Promise<Exercis
     attempts++;
   }
   r.after = { ...outcome(after), attempts };
-  if (!after.passed) r.problems.push(`the check fails after the ${solution.source === 'reference' ? 'solution' : `solution from ${solution.source}`}: ${after.reason}`);
+  if (x.reason !== undefined) {
+    if (after.passed) r.problems.push(`the check passes after the ${solution.source}: it must fail`);
+    else if (!new RegExp(x.reason).test(after.reason)) r.problems.push(`the check fails after the ${solution.source}, but its reason does not match /${x.reason}/: ${after.reason}`);
+  } else if (!after.passed) r.problems.push(`the check fails after the ${solution.source === 'reference' ? 'solution' : `solution from ${solution.source}`}: ${after.reason}`);
   r.status = r.problems.length ? 'failed' : 'passed';
   return done();
+}
+
+/**
+ * Types each answer of the exercises (all when `exerciseIds` is empty) into a
+ * fresh sandbox of its own, after the reference solutions of the exercises
+ * before it, `jobs` at a time; reports them in the order of answers.md.
+ */
+export async function verifyAnswers(lesson: Lesson, exerciseIds: string[], { jobs, onAnswer, onExercise: _, ...options }: VerifyOptions & { jobs: number; onAnswer?: (r: AnswerReport) => void }): Promise<AnswerReport[]> {
+  const todo = lesson.exercises.filter((e) => !exerciseIds.length || exerciseIds.includes(e.id)).flatMap((ex) => ex.answers.map((answer) => ({ ex, answer })));
+  const reports: AnswerReport[] = new Array(todo.length);
+  let next = 0;
+  const work = async () => {
+    while (next < todo.length) {
+      const n = next++;
+      const { ex, answer } = todo[n]!;
+      const lessonReport = await verifyLesson({ lesson, exerciseId: ex.id, answer }, options);
+      const r: AnswerReport = { exercise: ex.id, kind: answer.kind, title: answer.title, status: 'failed', problems: [], ms: lessonReport.ms };
+      const mine = lessonReport.exercises.find((e) => e.id === ex.id);
+      if (lessonReport.error) r.problems.push(lessonReport.error);
+      for (const e of lessonReport.exercises) if (e !== mine) r.problems.push(...e.problems.map((p) => `preparing ${e.id}: ${p}`));
+      if (mine?.status === 'skipped') {
+        r.status = 'skipped';
+        r.skipped = mine.skipped!;
+      } else if (mine) {
+        r.problems.push(...mine.problems);
+        if (mine.after) r.after = mine.after;
+        if (mine.transcript) r.transcript = mine.transcript;
+        if (!r.problems.length) r.status = 'passed';
+      }
+      reports[n] = r;
+      onAnswer?.(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, jobs) }, work));
+  return reports;
 }
 
 function outcome(r: CheckResult): CheckOutcome {

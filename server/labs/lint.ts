@@ -26,7 +26,7 @@ export function lintScript(script: Script, what: string): LoadIssue[] {
   return issues;
 }
 
-/** Every script of a lesson: setup, and each exercise's check, hint and solution. */
+/** Every script of a lesson: setup, and each exercise's check, hint, solution and answers. */
 export function lintLesson(lesson: Lesson): LoadIssue[] {
   const issues: LoadIssue[] = [];
   if (lesson.setup) issues.push(...lintScript(lesson.setup, 'setup.sh'));
@@ -34,6 +34,7 @@ export function lintLesson(lesson: Lesson): LoadIssue[] {
     issues.push(...lintScript(ex.check, `exercise "${ex.id}": check`));
     if (ex.hint) issues.push(...lintScript(ex.hint, `exercise "${ex.id}": hint`));
     if (ex.solution) issues.push(...lintScript(ex.solution, `exercise "${ex.id}": solution`));
+    for (const a of ex.answers) issues.push(...lintScript(a.script, `exercise "${ex.id}": ${a.kind} "${a.title}"`));
   }
   return issues;
 }

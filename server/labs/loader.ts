@@ -3,6 +3,7 @@
 // loading never throws because of what a lesson contains.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { ANSWERS_FILE, parseAnswers } from './answers.js';
 import type { Lesson, LoadIssue, Script } from './model.js';
 import { parseLesson } from './parse.js';
 import { LESSON_ID } from '../contracts/lessons.js';
@@ -86,6 +87,8 @@ export async function loadLesson(lessonDir: string): Promise<{ lesson?: Lesson; 
     const text = await readText(file, issues, { optional: false });
     const setupFile = path.join(dir, SETUP_FILE);
     const setup = await readText(setupFile, issues, { optional: true });
+    const answersFile = path.join(dir, ANSWERS_FILE);
+    const answers = await readText(answersFile, issues, { optional: true });
     const assets = await listAssets(path.join(dir, ASSETS_DIR), issues);
     if (text === undefined || issues.some((i) => i.severity === 'error')) return { issues };
     const parsed = parseLesson({
@@ -97,7 +100,10 @@ export async function loadLesson(lessonDir: string): Promise<{ lesson?: Lesson; 
       ...(assets ? { assetsDir: path.join(dir, ASSETS_DIR) } : {}),
       hasAsset: (relative) => assets?.has(relative) ?? false,
     });
-    return { ...(parsed.lesson ? { lesson: parsed.lesson } : {}), issues: [...issues, ...parsed.issues] };
+    issues.push(...parsed.issues);
+    if (parsed.lesson && answers !== undefined) issues.push(...parseAnswers(answers, answersFile, parsed.lesson.exercises));
+    if (!parsed.lesson || issues.some((i) => i.severity === 'error')) return { issues };
+    return { lesson: parsed.lesson, issues };
   } catch (err) {
     // a bug of ours must not take the catalogue down with it either
     issues.push({ severity: 'error', file, message: `could not be loaded: ${(err as Error).message}` });

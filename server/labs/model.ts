@@ -30,6 +30,21 @@ export interface Exercise {
   hints: string[];
   timeoutMs: number;
   requires: Requirements;
+  /** Other answers to try (answers.md), for `boxlab verify --answers`; never sent to a browser. */
+  answers: Answer[];
+}
+
+/**
+ * An answer a reviewer tries (answers.md): an alternate must pass the check,
+ * a near miss must fail it with a reason that matches `reason` (a regular
+ * expression's source).
+ */
+export interface Answer {
+  kind: 'alternate' | 'near-miss';
+  title: string;
+  /** What is typed, line by line, as a learner would. */
+  script: Script;
+  reason?: string;
 }
 
 /** A `## ` section that is not an exercise. */

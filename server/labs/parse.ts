@@ -272,6 +272,7 @@ function parseExercise(x: ExerciseInput): Exercise | undefined {
     hints,
     timeoutMs,
     requires,
+    answers: [],
   };
 }
 

@@ -104,6 +104,27 @@ describe('boxlab verify', () => {
     expect(statuses(JSON.parse(accepted.stdout) as Report)).toEqual({ '01-basics/greet': 'prepared', '01-basics/copy': 'prepared', '01-basics/uts': 'passed' });
   });
 
+  it('types each answer of answers.md into a sandbox of its own: alternates must pass, near misses fail with their reason', async () => {
+    const r = await verify('--labs', FIXTURES, '--json', '--answers', '01-basics/greet');
+    expect(r.status).toBe(1);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.lessons[0]!.exercises.map((e) => [e.id, e.status])).toEqual([['greet', 'passed']]);
+    const answers = report.lessons[0]!.answers!.map((a) => [a.kind, a.title, a.status, a.problems]);
+    expect(answers).toEqual([
+      ['alternate', 'printf', 'passed', []],
+      ['alternate', 'in capitals, which the check refuses', 'failed', ['the check fails after the solution from alternate "in capitals, which the check refuses": /root/hello.txt holds "HELLO", not hello.']],
+      ['near-miss', 'a capital letter', 'passed', []],
+      ['near-miss', 'no file, but a reason that expects one', 'failed', ['the check fails after the near-miss "no file, but a reason that expects one", but its reason does not match /holds/: There is no /root/hello.txt yet.']],
+      ['near-miss', 'right after all', 'failed', ['the check passes after the near-miss "right after all": it must fail']],
+    ]);
+    expect(report.lessons[0]!.answers![2]!.after).toMatchObject({ passed: false, attempts: 2, reason: '/root/hello.txt holds "Hello", not hello.' });
+    const text = await verify('--labs', FIXTURES, '--answers', '--jobs', '3', '01-basics/greet');
+    expect(text.stdout).toContain('  ok    greet  near miss "a capital letter"  fails, try 2: "/root/hello.txt holds "Hello", not hello."')
+    expect(text.stdout).toContain('01-basics: FAILED, 1 verified, 0 failed, answers: 2 judged right, 3 wrong');
+    expect(text.stdout).toContain('verify: FAILED: 1 lesson, 1 exercises verified, 0 failed, 0 skipped; answers: 2 judged right, 3 wrong, 0 skipped');
+    expect(await verify('--labs', FIXTURES, '--answers', '--solution', '/dev/null', '01-basics/greet')).toMatchObject({ status: 2, stderr: 'boxlab: --solution and --answers do not go together: --answers types the answers of answers.md\n' });
+  }, 60_000);
+
   it('refuses what it cannot do: usage errors with status 2, broken lessons and setups reported with status 1', async () => {
     expect(await verify('--labs', FIXTURES, '01-basics', '--solution', '/dev/null')).toMatchObject({ status: 2, stderr: "boxlab: --solution replaces one exercise's solution: name it as <lesson>/<exercise>\n" });
     const broken = await verify('--labs', FIXTURES, '--json', '91-broken-exercises', '01-basics/nope', '81-broken-setup');

@@ -145,9 +145,31 @@ EOF
       echo "filters: $(seccomp_filters $p) vs ours $(seccomp_filters $$)"
       echo "filtered: $(try_mkdir $p /tmp/probe-a); exists: $(test -d /tmp/probe-a && echo yes || echo no)"
       echo "unfiltered: $(try_mkdir $q /tmp/probe-b); exists: $(test -d /tmp/probe-b && echo yes || echo no)"
+      echo "mkdirat, which the filter forgot: $(try_mkdir $p /tmp/probe-c mkdirat); exists: $(test -d /tmp/probe-c && echo yes || echo no)"
       kill -0 $p && echo "still alive"
       sleep 1.5; cat /tmp/slept`);
-    expect(r.out).toBe('filters: 2 vs ours 1\nfiltered: EPERM; exists: no\nunfiltered: created; exists: yes\nstill alive\ndone');
+    expect(r.out).toBe('filters: 2 vs ours 1\nfiltered: EPERM; exists: no\nunfiltered: created; exists: yes\nmkdirat, which the filter forgot: created; exists: yes\nstill alive\ndone');
+  });
+
+  it('tells which paths of a tree changed since its manifest', async () => {
+    const r = await check(`
+      mkdir -p /tmp/tree/d; echo a > /tmp/tree/a; echo b > /tmp/tree/d/b
+      tree_manifest /tmp/tree > /tmp/tree.manifest
+      echo "unchanged: [$(tree_changes /tmp/tree /tmp/tree.manifest)]"
+      echo A > /tmp/tree/a; rm /tmp/tree/d/b; touch /tmp/tree/new
+      echo "changed: $(tree_changes /tmp/tree /tmp/tree.manifest | tr '\\n' ' ')"`);
+    expect(r.out).toBe('unchanged: []\nchanged: a d/b new');
+  });
+
+  it('finds an HTTP server on localhost over IPv4 or IPv6, whatever its status', async () => {
+    await start(`
+      mkdir -p /tmp/empty
+      setsid -f python3 -m http.server 8701 --bind ::1 --directory /tmp/empty </dev/null >/dev/null 2>&1
+      setsid -f busybox httpd -f -p 127.0.0.1:8702 -h /tmp/empty </dev/null >/dev/null 2>&1
+      sleep 0.5`);
+    const r = await check(`
+      for port in 8701 8702 8703; do http_answers /proc/$$/ns/net $port && echo "$port answers" || echo "$port does not"; done`);
+    expect(r.out).toBe('8701 answers\n8702 answers\n8703 does not');
   });
 
   it('reads capabilities bit by bit', async () => {
