@@ -31,7 +31,6 @@ export interface LessonRoutesDeps {
   log?: Logger;
 }
 
-
 /** Assets are shown, never run: an SVG with a script in it stays inert. */
 const ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
 const ASSET_TYPES: Record<string, string> = {
@@ -85,12 +84,10 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
   api.get('/', async (_req, res) => {
     const learner = learnerOf(res);
     const lessons = player.lessonsFor(learner);
-    const done = new Map(lessons.map((l) => [l.id, 0]));
     const states = await Promise.all(lessons.map((l) => player.exerciseStates(learner, l)));
-    lessons.forEach((l, i) => done.set(l.id, states[i]!.filter((s) => s.status === 'done').length));
     res.json({
       lessons: await Promise.all(
-        lessons.map(async (l) => {
+        lessons.map(async (l, i) => {
           const unavailable = await player.unavailable(l);
           return {
             id: l.id,
@@ -100,7 +97,7 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
             minutes: l.minutes,
             order: l.order,
             exercises: l.exercises.length,
-            done: done.get(l.id) ?? 0,
+            done: states[i]!.filter((s) => s.status === 'done').length,
             ...(unavailable ? { unavailable } : {}),
           } satisfies CatalogueEntry;
         }),
