@@ -37,6 +37,14 @@ export interface Thresholds {
   stuckFailures: number;
 }
 
+/** A lesson as the instructor picks it for a workshop, with its exercises: the grid's columns. */
+export interface LessonOutline {
+  id: string;
+  title: string;
+  exercises: Array<{ id: string; title: string }>;
+}
+
+/** A workshop's settings; the instructor's list adds how many learners joined. */
 export interface WorkshopView {
   id: string;
   name: string;
