@@ -48,7 +48,9 @@ export interface LessonOutline {
 export interface WorkshopView {
   id: string;
   name: string;
+  /** Short join code, unambiguous to read aloud or off a projector. */
   code: string;
+  /** Lesson ids, in the order the class takes them. */
   lessons: string[];
   startsAt: number | null;
   endsAt: number | null;
