@@ -1,16 +1,15 @@
 // The default driver: sandboxes made directly from Linux namespaces, cgroups
 // and overlayfs. Needs Linux and root, nothing else.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as pty from 'node-pty';
 import { CgroupManager, readCgroupLinks } from '../cgroups.js';
 import {
+  DriverBase,
   SANDBOX_ENV,
   SandboxError,
-  type CreateOptions,
   type ExecOptions,
   type ExecResult,
   type PtyOptions,
@@ -51,9 +50,8 @@ interface Running {
 
 const STARTUP_TIMEOUT_MS = 10_000;
 
-export class NamespacesDriver implements SandboxDriver {
+export class NamespacesDriver extends DriverBase<Running> implements SandboxDriver {
   readonly name = 'namespaces';
-  private readonly sandboxes = new Map<string, Running>();
   private readonly stage: string;
   private cgroups!: CgroupManager;
   private cgroupLinks: Record<string, string> = {};
@@ -61,6 +59,7 @@ export class NamespacesDriver implements SandboxDriver {
   swept: string[] = [];
 
   constructor(private readonly options: NamespacesDriverOptions) {
+    super();
     this.stage = path.join(options.dataDir, 'run', 'stage');
   }
 
@@ -89,16 +88,7 @@ export class NamespacesDriver implements SandboxDriver {
     return stale;
   }
 
-  async create(options: CreateOptions = {}): Promise<SandboxInfo> {
-    const id = `sbx-${randomBytes(5).toString('hex')}`;
-    const hostname = options.hostname ?? `box-${id.slice(4, 8)}`;
-    if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname)) throw new SandboxError(`not a valid hostname: ${hostname}`);
-    const info: SandboxInfo = { id, hostname, driver: this.name, createdAt: Date.now() };
-    await this.start(info);
-    return info;
-  }
-
-  private async start(info: SandboxInfo): Promise<void> {
+  protected async start(info: SandboxInfo): Promise<void> {
     const { id } = info;
     await this.cgroups.create(id, this.options.limits);
     const spec = buildSpec({
@@ -132,12 +122,6 @@ export class NamespacesDriver implements SandboxDriver {
       const leftover = await this.cgroups.kill(id).then(() => this.cgroups.remove(id)).then(() => undefined, (err: Error) => err);
       this.options.onGone?.(id, leftover);
     });
-  }
-
-  private get(id: string): Running {
-    const running = this.sandboxes.get(id);
-    if (!running) throw new SandboxError(`no sandbox ${id}`, 'not-found');
-    return running;
   }
 
   private execArgs(running: Running, argv: string[], cwd: string, mode: '--session' | '--pty', inspector = false): string[] {
@@ -243,19 +227,8 @@ export class NamespacesDriver implements SandboxDriver {
     };
   }
 
-  async reset(id: string): Promise<void> {
-    const running = this.get(id);
-    await this.stop(running);
-    await this.start(running.info);
-  }
-
-  async destroy(id: string): Promise<void> {
-    const running = this.sandboxes.get(id);
-    if (running) await this.stop(running);
-  }
-
   /** Kills every process of the sandbox (frozen or not), then the init and its shim, and removes the cgroups. */
-  private async stop(running: Running): Promise<void> {
+  protected async stop(running: Running): Promise<void> {
     const { id } = running.info;
     running.ending = true;
     // first: a PID namespace whose init dies waits for all its processes, and a frozen one never goes
@@ -267,10 +240,6 @@ export class NamespacesDriver implements SandboxDriver {
     await this.cgroups.kill(id);
     await this.cgroups.remove(id);
     if (this.sandboxes.get(id) === running) this.sandboxes.delete(id);
-  }
-
-  list(): SandboxInfo[] {
-    return [...this.sandboxes.values()].map((r) => ({ ...r.info }));
   }
 
   async usage(id: string): Promise<ResourceUsage> {
