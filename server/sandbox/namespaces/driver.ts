@@ -41,8 +41,6 @@ interface Running {
   info: SandboxInfo;
   shim: ChildProcess;
   initPid: number;
-  /** The first host id of the sandbox's block: its root's uid and gid on the host. */
-  hostRoot: number;
   exited: Promise<void>;
   /** Set while destroy or reset ends it on purpose. */
   ending: boolean;
@@ -102,9 +100,8 @@ export class NamespacesDriver extends DriverBase<Running> implements SandboxDriv
     // nothing of the server's environment goes near a sandbox
     const shim = spawn(HELPER_PATH, ['create'], { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
     let initPid: number;
-    let hostRoot: number;
     try {
-      [initPid, hostRoot] = await waitReady(shim, spec);
+      [initPid] = await waitReady(shim, spec);
     } catch (err) {
       shim.kill('SIGKILL');
       // the start's own failure is what the caller hears; a cgroup left behind is removed by the next init()
@@ -112,7 +109,7 @@ export class NamespacesDriver extends DriverBase<Running> implements SandboxDriv
       throw err;
     }
     const exited = new Promise<void>((resolve) => shim.once('exit', () => resolve()));
-    const running: Running = { info, shim, initPid, hostRoot, exited, ending: false };
+    const running: Running = { info, shim, initPid, exited, ending: false };
     this.sandboxes.set(id, running);
     // the init should be the last process the OOM killer picks (needs CAP_SYS_RESOURCE: refused here, and harmless)
     await fs.writeFile(`/proc/${initPid}/oom_score_adj`, '-1000').catch(() => {});
@@ -134,11 +131,6 @@ export class NamespacesDriver extends DriverBase<Running> implements SandboxDriv
       for (const file of this.cgroups.procsFiles(id, 'leaf')) args.push('--cgroup', file);
     }
     return [...args, mode, '--', ...argv];
-  }
-
-  /** The sandbox root's uid (and gid) on the host. */
-  hostRootOf(id: string): number {
-    return this.get(id).hostRoot;
   }
 
   async exec(id: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
