@@ -166,8 +166,8 @@ export class DockerDriver extends DriverBase<Running> implements SandboxDriver {
       id: info.id,
       container,
       target: { initPid, cgroups: containerCgroups(this.cgroupHost, this.cgroupLinks).cgroups },
-      stop: (pid) => runToEnd(container, ['kill', '-TERM', String(pid)]),
-      endSessions: (sids, graceMs) => runToEnd(container, endSessionCommand(sids, graceMs)),
+      stop: (pid) => outputOf(container, ['kill', '-TERM', String(pid)]).then(() => {}),
+      endSessions: (sids, graceMs) => outputOf(container, endSessionCommand(sids, graceMs)).then(() => {}),
     };
     this.sandboxes.set(info.id, { info, container, ctx, ending: false });
   }
@@ -249,19 +249,7 @@ async function startAndWaitReady(container: Docker.Container): Promise<number> {
   }
 }
 
-/** Runs a command of the driver's own (not the learner's) in the container, to its end. */
-async function runToEnd(container: Docker.Container, cmd: string[]): Promise<void> {
-  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = (await exec.start({})) as unknown as Readable;
-  await new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', () => resolve());
-    stream.resume();
-  });
-}
-
-/** What a command of the driver's own (not the learner's) prints in the container. */
+/** Runs a command of the driver's own (not the learner's) in the container, to its end; what it printed. */
 async function outputOf(container: Docker.Container, cmd: string[]): Promise<string> {
   const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   const stream = (await exec.start({})) as unknown as Readable;
