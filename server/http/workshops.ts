@@ -79,12 +79,7 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   const { workshops, identity, terminals, ownership } = deps;
   const { store, auth } = workshops;
   const limits = { ...WORKSHOP_LIMITS, ...deps.limits };
-  const limiters = {
-    join: new RateLimiter(limits.join),
-    lookup: new RateLimiter(limits.lookup),
-    joinPerLearner: new RateLimiter(limits.joinPerLearner),
-    login: new RateLimiter(limits.login),
-  };
+  const limiters = Object.fromEntries(Object.entries(limits).map(([name, limit]) => [name, new RateLimiter(limit)])) as Record<keyof typeof WORKSHOP_LIMITS, RateLimiter>;
   const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
