@@ -33,14 +33,7 @@ export interface LessonRoutesDeps {
 
 /** Assets are shown, never run: an SVG with a script in it stays inert. */
 const ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
-const ASSET_TYPES: Record<string, string> = {
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-};
+const ASSET_TYPES: Record<string, string> = { '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
 
 export const assetsUrl = (lessonId: string) => `/lessons/${lessonId}/assets/`;
 
@@ -48,14 +41,8 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
   const { player } = deps;
   const router = express.Router();
   const views = new Map<Lesson, LessonView>();
-  const viewOf = (lesson: Lesson): LessonView => {
-    let view = views.get(lesson);
-    if (!view) {
-      view = renderLesson(lesson, { assetsUrl: assetsUrl(lesson.id), lessonUrl: (id, anchor) => `/lessons/${id}${anchor ? `#${anchor}` : ''}` });
-      views.set(lesson, view);
-    }
-    return view;
-  };
+  const viewOf = (lesson: Lesson): LessonView =>
+    views.get(lesson) ?? views.set(lesson, renderLesson(lesson, { assetsUrl: assetsUrl(lesson.id), lessonUrl: (id, anchor) => `/lessons/${id}${anchor ? `#${anchor}` : ''}` })).get(lesson)!;
 
   const lessonOf = (req: Request, res: Response): Lesson => {
     const id = String(req.params.id);
