@@ -136,8 +136,6 @@ const ENV: Record<string, string> = {
   BOXLAB_INSTRUCTOR_SECRET: 'instructorSecret',
 };
 
-export const ENV_VARS = Object.keys(ENV);
-
 function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
   const parts = key.split('.');
   let obj = target;

@@ -146,15 +146,13 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
   port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info({ url }, 'boxlab is listening');
-  const registry = terminals;
-  const lessons = player;
   return {
     url,
     sandboxes,
-    terminals: registry,
+    terminals,
     ownership,
     bus,
-    player: lessons,
+    player,
     store,
     workshops,
     async close() {
@@ -163,8 +161,8 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
       await Promise.all([sockets.close(), learnerChannel.close(), instructorChannel.close()]);
       await closed;
       workshops.close();
-      lessons.close();
-      await registry.close();
+      player.close();
+      await terminals.close();
       await sandboxes.close();
       db.close();
       log.info('boxlab stopped');

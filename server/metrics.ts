@@ -42,28 +42,19 @@ export class Metrics {
       if (!reading || Date.now() - reading.at > 1000) reading = { at: Date.now(), usage: sources.usage().catch(() => []) };
       return reading.usage;
     };
-    const sumAndMax = (gauge: client.Gauge<'of'>, values: number[]) => {
-      gauge.set({ of: 'sum' }, values.reduce((t, v) => t + v, 0));
-      gauge.set({ of: 'max' }, Math.max(0, ...values));
-    };
-    new client.Gauge({
-      name: 'boxlab_sandbox_memory_bytes',
-      help: 'Memory of the running sandboxes: the sum, and the largest one.',
-      labelNames: ['of'],
-      registers: [registry],
-      async collect() {
-        sumAndMax(this, (await usage()).map((u) => u.memoryBytes));
-      },
-    });
-    new client.Gauge({
-      name: 'boxlab_sandbox_cpu_seconds',
-      help: 'CPU time the running sandboxes have used: the sum, and the largest one.',
-      labelNames: ['of'],
-      registers: [registry],
-      async collect() {
-        sumAndMax(this, (await usage()).map((u) => u.cpuSeconds));
-      },
-    });
+    for (const [name, help, field] of [
+      ['boxlab_sandbox_memory_bytes', 'Memory of the running sandboxes: the sum, and the largest one.', 'memoryBytes'],
+      ['boxlab_sandbox_cpu_seconds', 'CPU time the running sandboxes have used: the sum, and the largest one.', 'cpuSeconds'],
+    ] as const) {
+      new client.Gauge({
+        name, help, labelNames: ['of'], registers: [registry],
+        async collect() {
+          const values = (await usage()).map((u) => u[field]);
+          this.set({ of: 'sum' }, values.reduce((t, v) => t + v, 0));
+          this.set({ of: 'max' }, Math.max(0, ...values));
+        },
+      });
+    }
     this.checks = new client.Histogram({
       name: 'boxlab_check_duration_seconds',
       help: 'Check and hint scripts: how long they ran, by kind and outcome (passed, failed, timeout).',

@@ -1,5 +1,6 @@
 // The free sandbox page (/sandbox.html): a terminal in a sandbox of your own,
 // no lesson. A reload reattaches to the same sandbox and shells.
+import { button, el } from './player/ui.js';
 import { api, ApiError, TerminalPanel, type SandboxInfo } from './terminal/index.js';
 
 const app = document.getElementById('app')!;
@@ -8,18 +9,9 @@ const resetButton = document.getElementById('new-sandbox') as HTMLButtonElement;
 let panel: TerminalPanel | undefined;
 
 function message(text: string, retry?: () => void): void {
-  const box = document.createElement('div');
-  box.className = 'bx-message';
-  const p = document.createElement('p');
-  p.textContent = text;
-  box.append(p);
-  if (retry) {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = 'Try again';
-    button.addEventListener('click', retry);
-    box.append(button);
-  }
+  const box = el('div', 'bx-message');
+  box.append(el('p', undefined, text));
+  if (retry) box.append(button('Try again', '', retry));
   app.replaceChildren(box);
 }
 

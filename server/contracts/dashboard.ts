@@ -37,10 +37,20 @@ export interface Thresholds {
   stuckFailures: number;
 }
 
+/** A lesson as the instructor picks it for a workshop, with its exercises: the grid's columns. */
+export interface LessonOutline {
+  id: string;
+  title: string;
+  exercises: Array<{ id: string; title: string }>;
+}
+
+/** A workshop's settings; the instructor's list adds how many learners joined. */
 export interface WorkshopView {
   id: string;
   name: string;
+  /** Short join code, unambiguous to read aloud or off a projector. */
   code: string;
+  /** Lesson ids, in the order the class takes them. */
   lessons: string[];
   startsAt: number | null;
   endsAt: number | null;

@@ -29,8 +29,6 @@ export class HttpError extends Error {
   }
 }
 
-const DEFAULT_SIZE = { cols: 80, rows: 24 };
-
 export function terminalJson(t: TerminalSession): TerminalJson {
   return { ...t.info(), socket: `/ws/terminals/${t.id}` };
 }
@@ -91,7 +89,7 @@ export function apiRouter(deps: ApiDeps): express.Router {
     const id = ownSandbox(req, res);
     const body: unknown = req.body ?? {};
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body is a JSON object: {"cols": 80, "rows": 24}');
-    const { cols = DEFAULT_SIZE.cols, rows = DEFAULT_SIZE.rows } = body as { cols?: unknown; rows?: unknown };
+    const { cols = 80, rows = 24 } = body as { cols?: unknown; rows?: unknown };
     const session = terminals.create(id, { cols: cols as number, rows: rows as number });
     res.status(201).json(terminalJson(session));
   });

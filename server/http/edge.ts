@@ -57,27 +57,18 @@ export function makeEdge(parts: { hosts: HostPolicy; connections: ConnectionGuar
  */
 export function admitUpgrade(req: IncomingMessage, socket: Duplex, edge: Edge, learner?: string): boolean {
   const address = edge.addressOf(req);
-  if (!edge.hosts.allows(req.headers.host)) {
-    edge.refused('host', address);
-    refuseUpgrade(socket, 421, 'this boxlab server only answers to its own address');
+  const refuse = (reason: string, status: number, message: string): false => {
+    edge.refused(reason, address);
+    refuseUpgrade(socket, status, message);
     return false;
-  }
-  if (!edge.hosts.sameOrigin(req.headers.origin, req.headers.host)) {
-    edge.refused('origin', address);
-    refuseUpgrade(socket, 403, 'cross-origin WebSocket refused: open it from a boxlab page');
-    return false;
-  }
+  };
+  if (!edge.hosts.allows(req.headers.host)) return refuse('host', 421, 'this boxlab server only answers to its own address');
+  if (!edge.hosts.sameOrigin(req.headers.origin, req.headers.host)) return refuse('origin', 403, 'cross-origin WebSocket refused: open it from a boxlab page');
   const { limits, webSocketsByAddress, webSocketsByLearner } = edge.connections;
-  if (!webSocketsByAddress.take(address, limits.webSocketsPerAddress)) {
-    edge.refused('websockets-per-address', address);
-    refuseUpgrade(socket, 429, 'too many connections from your network; close some tabs');
-    return false;
-  }
+  if (!webSocketsByAddress.take(address, limits.webSocketsPerAddress)) return refuse('websockets-per-address', 429, 'too many connections from your network; close some tabs');
   if (learner !== undefined && !webSocketsByLearner.take(learner, limits.webSocketsPerLearner)) {
     webSocketsByAddress.give(address);
-    edge.refused('websockets-per-learner', address);
-    refuseUpgrade(socket, 429, 'too many connections of yours; close some tabs');
-    return false;
+    return refuse('websockets-per-learner', 429, 'too many connections of yours; close some tabs');
   }
   socket.once('close', () => {
     webSocketsByAddress.give(address);

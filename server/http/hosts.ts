@@ -35,6 +35,9 @@ export function normalizeHost(header: string, defaultPort = 80): string | undefi
   return `${name}:${port}`;
 }
 
+/** A URL's name and port as normalizeHost() spells them. */
+const hostOf = (url: URL) => normalizeHost(url.host, url.protocol === 'https:' ? 443 : 80);
+
 export class HostPolicy {
   private cached: { at: number; names: Set<string> } | undefined;
 
@@ -68,11 +71,8 @@ export class HostPolicy {
     if (this.cached && now - this.cached.at < 30_000) return this.cached.names;
     const port = this.options.port();
     const names = new Set(this.names().map((n) => `${n}:${port}`));
-    if (this.options.publicUrl) {
-      const url = new URL(this.options.publicUrl);
-      const host = normalizeHost(url.host, url.protocol === 'https:' ? 443 : 80);
-      if (host) names.add(host);
-    }
+    const publicHost = this.publicHost();
+    if (publicHost) names.add(publicHost);
     this.cached = { at: now, names };
     return names;
   }
@@ -89,17 +89,15 @@ export class HostPolicy {
     try {
       const url = new URL(origin);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
-      const from = normalizeHost(url.host, url.protocol === 'https:' ? 443 : 80);
+      const from = hostOf(url);
       // a TLS proxy in front: the page is https, the request reaches us as http
-      return from !== undefined && this.allowed().has(from) && (from === normalizeHost(host) || this.isPublic(from));
+      return from !== undefined && this.allowed().has(from) && (from === normalizeHost(host) || from === this.publicHost());
     } catch {
       return false;
     }
   }
 
-  private isPublic(normal: string): boolean {
-    if (!this.options.publicUrl) return false;
-    const url = new URL(this.options.publicUrl);
-    return normalizeHost(url.host, url.protocol === 'https:' ? 443 : 80) === normal;
+  private publicHost(): string | undefined {
+    return this.options.publicUrl ? hostOf(new URL(this.options.publicUrl)) : undefined;
   }
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
 import { parseCookies, setCookie } from './cookies.js';
+import { tooMany } from './rate-limit.js';
 
 export const LEARNER_COOKIE = 'boxlab_learner';
 const MAX_AGE_S = 365 * 24 * 3600;
@@ -73,11 +74,7 @@ export class Identity {
       let learner = this.fromRequest(req);
       if (!learner) {
         const wait = mayIssue(req);
-        if (wait > 0) {
-          res.set('Retry-After', String(Math.ceil(wait / 1000)));
-          res.status(429).json({ error: `too many new visitors from your network; try again in ${Math.ceil(wait / 1000)} s` });
-          return;
-        }
+        if (wait > 0) return tooMany(res, wait, 'too many new visitors from your network');
         const issued = this.issue();
         learner = issued.id;
         res.append('Set-Cookie', this.setCookieHeader(issued.cookie, req));

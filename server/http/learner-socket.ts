@@ -13,7 +13,7 @@ import type { LessonPlayer } from '../player/player.js';
 import { DisposableStore } from '../lifecycle.js';
 import type { Identity } from './identity.js';
 import { admitUpgrade, type Edge } from './edge.js';
-import { refuseUpgrade } from './upgrade.js';
+import { closeSockets, refuseUpgrade } from './upgrade.js';
 
 export interface LearnerSocketDeps {
   player: LessonPlayer;
@@ -29,7 +29,6 @@ const PING_EVERY_MS = 30_000;
 
 export function learnerSockets(deps: LearnerSocketDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024, perMessageDeflate: false });
-
 
   return {
     handles(req: IncomingMessage): boolean {
@@ -62,9 +61,7 @@ export function learnerSockets(deps: LearnerSocketDeps) {
     },
 
     async close(): Promise<void> {
-      for (const ws of wss.clients) ws.close(1001, 'the server is stopping');
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
+      await closeSockets(wss, 0);
     },
   };
 }

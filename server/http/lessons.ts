@@ -31,17 +31,9 @@ export interface LessonRoutesDeps {
   log?: Logger;
 }
 
-
 /** Assets are shown, never run: an SVG with a script in it stays inert. */
 const ASSET_CSP = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox";
-const ASSET_TYPES: Record<string, string> = {
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-};
+const ASSET_TYPES: Record<string, string> = { '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
 
 export const assetsUrl = (lessonId: string) => `/lessons/${lessonId}/assets/`;
 
@@ -49,14 +41,8 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
   const { player } = deps;
   const router = express.Router();
   const views = new Map<Lesson, LessonView>();
-  const viewOf = (lesson: Lesson): LessonView => {
-    let view = views.get(lesson);
-    if (!view) {
-      view = renderLesson(lesson, { assetsUrl: assetsUrl(lesson.id), lessonUrl: (id, anchor) => `/lessons/${id}${anchor ? `#${anchor}` : ''}` });
-      views.set(lesson, view);
-    }
-    return view;
-  };
+  const viewOf = (lesson: Lesson): LessonView =>
+    views.get(lesson) ?? views.set(lesson, renderLesson(lesson, { assetsUrl: assetsUrl(lesson.id), lessonUrl: (id, anchor) => `/lessons/${id}${anchor ? `#${anchor}` : ''}` })).get(lesson)!;
 
   const lessonOf = (req: Request, res: Response): Lesson => {
     const id = String(req.params.id);
@@ -85,12 +71,10 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
   api.get('/', async (_req, res) => {
     const learner = learnerOf(res);
     const lessons = player.lessonsFor(learner);
-    const done = new Map(lessons.map((l) => [l.id, 0]));
     const states = await Promise.all(lessons.map((l) => player.exerciseStates(learner, l)));
-    lessons.forEach((l, i) => done.set(l.id, states[i]!.filter((s) => s.status === 'done').length));
     res.json({
       lessons: await Promise.all(
-        lessons.map(async (l) => {
+        lessons.map(async (l, i) => {
           const unavailable = await player.unavailable(l);
           return {
             id: l.id,
@@ -100,7 +84,7 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
             minutes: l.minutes,
             order: l.order,
             exercises: l.exercises.length,
-            done: done.get(l.id) ?? 0,
+            done: states[i]!.filter((s) => s.status === 'done').length,
             ...(unavailable ? { unavailable } : {}),
           } satisfies CatalogueEntry;
         }),

@@ -57,9 +57,14 @@ export function rateLimited(limiter: RateLimiter, key: (req: Request, res: Respo
   return (req: Request, res: Response, next: NextFunction) => {
     const wait = limiter.take(key(req, res));
     if (wait === 0) return next();
-    res.set('Retry-After', String(Math.ceil(wait / 1000)));
-    res.status(429).json({ error: `too many ${what}; try again in ${Math.ceil(wait / 1000)} s` });
+    tooMany(res, wait, `too many ${what}`);
   };
+}
+
+/** 429, with when to try again (Retry-After, and in the message). */
+export function tooMany(res: Response, waitMs: number, what: string): void {
+  const s = Math.ceil(waitMs / 1000);
+  res.set('Retry-After', String(s)).status(429).json({ error: `${what}; try again in ${s} s` });
 }
 
 /** The client's address (the socket's: a proxy in front must not let clients choose their own bucket). */

@@ -38,17 +38,13 @@ export function securityHeaders() {
 /** Refuses a Host that is not this server's (421) and a state-changing request sent by another site's page (403). */
 export function requestGuard(edge: Edge) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!edge.hosts.allows(req.headers.host)) {
-      edge.refused('host', edge.addressOf(req));
-      res.status(421).json({ error: 'this boxlab server only answers to its own address' });
-      return;
-    }
+    const refuse = (reason: string, status: number, error: string) => {
+      edge.refused(reason, edge.addressOf(req));
+      res.status(status).json({ error });
+    };
+    if (!edge.hosts.allows(req.headers.host)) return refuse('host', 421, 'this boxlab server only answers to its own address');
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
-    if (!safe && req.headers.origin !== undefined && !edge.hosts.sameOrigin(req.headers.origin, req.headers.host)) {
-      edge.refused('origin', edge.addressOf(req));
-      res.status(403).json({ error: 'cross-origin requests are refused' });
-      return;
-    }
+    if (!safe && req.headers.origin !== undefined && !edge.hosts.sameOrigin(req.headers.origin, req.headers.host)) return refuse('origin', 403, 'cross-origin requests are refused');
     next();
   };
 }

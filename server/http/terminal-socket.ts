@@ -28,7 +28,6 @@ const PATH = /^\/ws\/terminals\/([A-Za-z0-9-]{1,64})$/;
 export function terminalSockets(deps: TerminalSocketDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false });
 
-
   return {
     /** For the HTTP server's 'upgrade' event. */
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -18,7 +18,7 @@ import { apiErrors, HttpError } from './api.js';
 import { learnerOf, type Identity } from './identity.js';
 import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
-import { clientAddress, rateLimited, RateLimiter, type RateLimit } from './rate-limit.js';
+import { clientAddress, rateLimited, RateLimiter, tooMany, type RateLimit } from './rate-limit.js';
 
 export interface WorkshopRoutesDeps {
   workshops: Workshops;
@@ -79,12 +79,7 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   const { workshops, identity, terminals, ownership } = deps;
   const { store, auth } = workshops;
   const limits = { ...WORKSHOP_LIMITS, ...deps.limits };
-  const limiters = {
-    join: new RateLimiter(limits.join),
-    lookup: new RateLimiter(limits.lookup),
-    joinPerLearner: new RateLimiter(limits.joinPerLearner),
-    login: new RateLimiter(limits.login),
-  };
+  const limiters = Object.fromEntries(Object.entries(limits).map(([name, limit]) => [name, new RateLimiter(limit)])) as Record<keyof typeof WORKSHOP_LIMITS, RateLimiter>;
   const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
   const router = express.Router();
   const json = express.json({ limit: '16kb' });
@@ -116,10 +111,7 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   router.post('/api/instructor/login', json, (req, res) => {
     const from = clientAddress(req);
     const wait = limiters.login.peek(from);
-    if (wait > 0) {
-      res.set('Retry-After', String(Math.ceil(wait / 1000)));
-      throw new HttpError(429, `too many wrong secrets; try again in ${Math.ceil(wait / 1000)} s`);
-    }
+    if (wait > 0) return tooMany(res, wait, 'too many wrong secrets');
     if (!auth.secretMatches((req.body as { secret?: unknown } | undefined)?.secret)) {
       limiters.login.take(from);
       deps.log?.warn({ from }, 'instructor sign-in refused');

@@ -107,16 +107,10 @@ export class LessonPlayer {
     return lesson;
   }
 
-  /** Why this host cannot run the lesson, or undefined. */
-  async unavailable(lesson: Lesson): Promise<string | undefined> {
-    const reason = unmetRequirements(lesson.requires, await this.options.hostFacts());
-    return reason && `This lesson ${reason}.`;
-  }
-
-  /** Why this host cannot check the exercise, or undefined. */
-  async exerciseUnavailable(exercise: Exercise): Promise<string | undefined> {
-    const reason = unmetRequirements(exercise.requires, await this.options.hostFacts());
-    return reason && `This exercise ${reason}.`;
+  /** Why this host cannot run the lesson (or check the exercise), or undefined. */
+  async unavailable(what: Lesson | Exercise): Promise<string | undefined> {
+    const reason = unmetRequirements(what.requires, await this.options.hostFacts());
+    return reason && `This ${'exercises' in what ? 'lesson' : 'exercise'} ${reason}.`;
   }
 
   /** Records that the learner opened the lesson's page. */
@@ -132,7 +126,7 @@ export class LessonPlayer {
     return Promise.all(
       lesson.exercises.map(async (e) => {
         const p = progress.get(e.id);
-        const unavailable = await this.exerciseUnavailable(e);
+        const unavailable = await this.unavailable(e);
         const status: ExerciseStatus = p?.completedAt ? 'done' : p?.lastReason ? 'failed' : 'todo';
         return {
           id: e.id,
@@ -302,7 +296,7 @@ export class LessonPlayer {
   async check(learnerId: string, lessonId: string, exerciseId: string): Promise<ExerciseResult> {
     const lesson = this.lesson(learnerId, lessonId);
     const exercise = this.exercise(lesson, exerciseId);
-    const why = await this.exerciseUnavailable(exercise);
+    const why = await this.unavailable(exercise);
     if (why) throw new PlayerError('unavailable', why);
     const run = this.runs.get(key(learnerId, lessonId));
     if (!run?.checker || run.step !== 'ready') throw new PlayerError('bad-request', 'start the lesson first');

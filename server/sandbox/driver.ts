@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Disposable } from '../lifecycle.js';
 
 // The contract between the sandbox engine and the rest of the server. A driver
@@ -117,6 +118,45 @@ export class SandboxError extends Error {
   constructor(message: string, readonly code: 'unsupported' | 'limit' | 'not-found' | 'gone' | 'failed' = 'failed') {
     super(message);
     this.name = 'SandboxError';
+  }
+}
+
+/** What both drivers do alike with the sandboxes they run: name them, find them, reset as stop then start. */
+export abstract class DriverBase<R extends { info: SandboxInfo }> {
+  abstract readonly name: string;
+  protected readonly sandboxes = new Map<string, R>();
+
+  protected abstract start(info: SandboxInfo): Promise<void>;
+  protected abstract stop(running: R): Promise<void>;
+
+  async create(options: CreateOptions = {}): Promise<SandboxInfo> {
+    const id = `sbx-${randomBytes(5).toString('hex')}`;
+    const hostname = options.hostname ?? `box-${id.slice(4, 8)}`;
+    if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname)) throw new SandboxError(`not a valid hostname: ${hostname}`);
+    const info: SandboxInfo = { id, hostname, driver: this.name, createdAt: Date.now() };
+    await this.start(info);
+    return info;
+  }
+
+  async reset(id: string): Promise<void> {
+    const running = this.get(id);
+    await this.stop(running);
+    await this.start(running.info);
+  }
+
+  async destroy(id: string): Promise<void> {
+    const running = this.sandboxes.get(id);
+    if (running) await this.stop(running);
+  }
+
+  list(): SandboxInfo[] {
+    return [...this.sandboxes.values()].map((r) => ({ ...r.info }));
+  }
+
+  protected get(id: string): R {
+    const running = this.sandboxes.get(id);
+    if (!running) throw new SandboxError(`no sandbox ${id}`, 'not-found');
+    return running;
   }
 }
 

@@ -49,7 +49,6 @@ export class ProgressStore {
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
     this.stmts = {
       upsertLearner: db.prepare('INSERT INTO learners (id, created_at, last_seen_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seen_at = excluded.last_seen_at'),
-      learnerExists: db.prepare('SELECT 1 FROM learners WHERE id = ?'),
       openLesson: db.prepare(
         'INSERT INTO lesson_progress (learner_id, lesson_id, started_at, opened_at) VALUES (?, ?, ?, ?) ON CONFLICT(learner_id, lesson_id) DO UPDATE SET opened_at = excluded.opened_at',
       ),
@@ -73,10 +72,6 @@ export class ProgressStore {
   touchLearner(learnerId: string): void {
     const now = this.now();
     this.stmts.upsertLearner.run(learnerId, now, now);
-  }
-
-  hasLearner(learnerId: string): boolean {
-    return this.stmts.learnerExists.get(learnerId) !== undefined;
   }
 
   lessonOpened(learnerId: string, lessonId: string): void {
@@ -113,24 +108,23 @@ export class ProgressStore {
 
   /** Marks an exercise completed at `at`; one completed already keeps its first time. */
   markDone(learnerId: string, lessonId: string, exerciseId: string, at: number = this.now()): void {
-    this.db.transaction(() => {
-      this.stmts.ensureExercise.run(learnerId, lessonId, exerciseId, this.now());
-      this.stmts.markDone.run(at, learnerId, lessonId, exerciseId);
-    })();
+    this.change(learnerId, lessonId, exerciseId, () => this.stmts.markDone.run(at, learnerId, lessonId, exerciseId));
   }
 
   /** The learner revealed static hint number `count` (1-based); counts only grow. */
   hintRevealed(learnerId: string, lessonId: string, exerciseId: string, count: number): void {
-    this.db.transaction(() => {
-      this.stmts.ensureExercise.run(learnerId, lessonId, exerciseId, this.now());
-      this.stmts.hint.run(count, learnerId, lessonId, exerciseId);
-    })();
+    this.change(learnerId, lessonId, exerciseId, () => this.stmts.hint.run(count, learnerId, lessonId, exerciseId));
   }
 
   solutionRevealed(learnerId: string, lessonId: string, exerciseId: string): void {
+    this.change(learnerId, lessonId, exerciseId, () => this.stmts.solution.run(learnerId, lessonId, exerciseId));
+  }
+
+  /** Changes an exercise's row, made first if the learner never tried it, in one transaction. */
+  private change(learnerId: string, lessonId: string, exerciseId: string, update: () => void): void {
     this.db.transaction(() => {
       this.stmts.ensureExercise.run(learnerId, lessonId, exerciseId, this.now());
-      this.stmts.solution.run(learnerId, lessonId, exerciseId);
+      update();
     })();
   }
 

@@ -6,14 +6,8 @@
 // last one leaves.
 import { toDisposable, type Disposable } from '../lifecycle.js';
 import type { LearnerBus, LearnerEvent } from '../events.js';
-import { applyEvent, cellKey, currentExercise, type CellStatus, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../contracts/dashboard.js';
+import { applyEvent, cellKey, currentExercise, type CellStatus, type Column, type DashboardMessage, type LessonOutline, type Row, type Thresholds, type WorkshopView } from '../contracts/dashboard.js';
 import type { Member, ProgressRecord, Workshop, WorkshopStore } from './store.js';
-
-export interface LessonOutline {
-  id: string;
-  title: string;
-  exercises: Array<{ id: string; title: string }>;
-}
 
 export interface DashboardOptions {
   store: WorkshopStore;

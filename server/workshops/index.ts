@@ -7,9 +7,9 @@ import type { LabsCatalog } from '../labs/loader.js';
 import type { Lesson } from '../labs/model.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
-import type { Thresholds } from '../contracts/dashboard.js';
+import type { LessonOutline, Thresholds } from '../contracts/dashboard.js';
 import { InstructorAuth } from './auth.js';
-import { DashboardHub, type LessonOutline } from './dashboard.js';
+import { DashboardHub } from './dashboard.js';
 import { exportRecords, type ExportRecord } from './export.js';
 import { WorkshopStore, type Member, type Workshop, type WorkshopInput } from './store.js';
 
@@ -131,4 +131,3 @@ export class Workshops {
 }
 
 export { generateSecret, InstructorAuth } from './auth.js';
-export type { LessonOutline } from './dashboard.js';

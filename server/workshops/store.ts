@@ -2,21 +2,13 @@
 // Joining is one transaction, so the capacity holds however many learners
 // press "join" at the same moment.
 import { randomBytes, randomInt } from 'node:crypto';
+import type { WorkshopView } from '../contracts/dashboard.js';
 import type { Db } from '../store/db.js';
 import { toProgress, type ExerciseProgress, type ExerciseRow } from '../store/progress.js';
 
-export interface Workshop {
-  id: string;
-  name: string;
-  /** Short join code, unambiguous to read aloud or off a projector. */
-  code: string;
-  /** Lesson ids, in the order the class takes them. */
-  lessons: string[];
-  startsAt: number | null;
-  endsAt: number | null;
-  capacity: number;
+/** A workshop as stored: its settings, as the dashboard sees them, and when it was made. */
+export interface Workshop extends WorkshopView {
   createdAt: number;
-  endedAt: number | null;
 }
 
 export interface WorkshopInput {

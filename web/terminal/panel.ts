@@ -2,6 +2,7 @@
 // page (and the lesson player, beside the lesson text) puts on screen. It
 // reattaches to the sandbox's existing terminals (a reload keeps its shells),
 // opens one if there is none, and offers a new shell when one ends.
+import { el } from '../player/ui.js';
 import { api, ApiError, type SandboxInfo } from './api.js';
 import type { LinkStatus } from './link.js';
 import { TerminalView } from './view.js';
@@ -19,13 +20,6 @@ interface Tab {
   screen: HTMLDivElement;
   view: TerminalView;
   ended: boolean;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
 }
 
 const STATUS_TEXT: Record<LinkStatus, string> = {

@@ -1,25 +1,10 @@
 // The instructor's page: sign in with the server's secret, then the
 // workshops (open a dashboard, delete) and the form that creates one (name,
 // lessons in order, capacity, optional start and end).
+import type { LessonOutline, WorkshopView } from '../../server/contracts/dashboard.js';
 import { el, request } from './request.js';
 
-interface LessonOutline {
-  id: string;
-  title: string;
-  exercises: Array<{ id: string; title: string }>;
-}
-
-interface WorkshopSummary {
-  id: string;
-  name: string;
-  code: string;
-  lessons: string[];
-  capacity: number;
-  learners: number;
-  startsAt: number | null;
-  endsAt: number | null;
-  endedAt: number | null;
-}
+type WorkshopSummary = WorkshopView & { learners: number };
 
 const app = document.getElementById('app')!;
 const logout = document.getElementById('logout') as HTMLButtonElement;

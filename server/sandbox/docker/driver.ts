@@ -9,13 +9,12 @@
 // restart nothing (sessions, terminals, the manager's cap and idle clock)
 // remembers them, so adopting them would keep sandboxes no one can reach,
 // with a history no check can trust. Both drivers start clean.
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import {
+  DriverBase,
   SandboxError,
-  type CreateOptions,
   type ExecOptions,
   type ExecResult,
   type PtyOptions,
@@ -60,9 +59,8 @@ const STARTUP_TIMEOUT_MS = 20_000;
 /** Capabilities each engine could grant, found once per process (see grantableCaps). */
 const capsByEngine = new Map<string, Promise<string[]>>();
 
-export class DockerDriver implements SandboxDriver {
+export class DockerDriver extends DriverBase<Running> implements SandboxDriver {
   readonly name = 'docker';
-  private readonly sandboxes = new Map<string, Running>();
   private docker!: Docker;
   private caps: string[] = [];
   private rootfsVolume = '';
@@ -76,7 +74,9 @@ export class DockerDriver implements SandboxDriver {
   /** Capabilities of GRANTED_CAPS the engine cannot grant (see spec.ts). */
   withheld: string[] = [];
 
-  constructor(private readonly options: DockerDriverOptions) {}
+  constructor(private readonly options: DockerDriverOptions) {
+    super();
+  }
 
   async init(): Promise<void> {
     this.docker = await connectEngine(this.options.socketPath);
@@ -138,16 +138,7 @@ export class DockerDriver implements SandboxDriver {
     void removeContainer(running.container).then(() => this.options.onGone?.(id), (err: Error) => this.options.onGone?.(id, err));
   }
 
-  async create(options: CreateOptions = {}): Promise<SandboxInfo> {
-    const id = `sbx-${randomBytes(5).toString('hex')}`;
-    const hostname = options.hostname ?? `box-${id.slice(4, 8)}`;
-    if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname)) throw new SandboxError(`not a valid hostname: ${hostname}`);
-    const info: SandboxInfo = { id, hostname, driver: this.name, createdAt: Date.now() };
-    await this.start(info);
-    return info;
-  }
-
-  private async start(info: SandboxInfo): Promise<void> {
+  protected async start(info: SandboxInfo): Promise<void> {
     const spec = containerSpec({
       info,
       instance: this.options.instance,
@@ -175,16 +166,10 @@ export class DockerDriver implements SandboxDriver {
       id: info.id,
       container,
       target: { initPid, cgroups: containerCgroups(this.cgroupHost, this.cgroupLinks).cgroups },
-      stop: (pid) => runToEnd(container, ['kill', '-TERM', String(pid)]),
-      endSessions: (sids, graceMs) => runToEnd(container, endSessionCommand(sids, graceMs)),
+      stop: (pid) => outputOf(container, ['kill', '-TERM', String(pid)]).then(() => {}),
+      endSessions: (sids, graceMs) => outputOf(container, endSessionCommand(sids, graceMs)).then(() => {}),
     };
     this.sandboxes.set(info.id, { info, container, ctx, ending: false });
-  }
-
-  private get(id: string): Running {
-    const running = this.sandboxes.get(id);
-    if (!running) throw new SandboxError(`no sandbox ${id}`, 'not-found');
-    return running;
   }
 
   async exec(id: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -202,29 +187,14 @@ export class DockerDriver implements SandboxDriver {
     return new DockerPty(this.get(id).ctx, argv, options);
   }
 
-  async reset(id: string): Promise<void> {
-    const running = this.get(id);
-    await this.stop(running);
-    await this.start(running.info);
-  }
-
-  async destroy(id: string): Promise<void> {
-    const running = this.sandboxes.get(id);
-    if (running) await this.stop(running);
-  }
-
   /** Removing the container kills all its processes, terminals and execs included (the helper thaws what a learner froze). */
-  private async stop(running: Running): Promise<void> {
+  protected async stop(running: Running): Promise<void> {
     running.ending = true;
     // a container that already stopped refuses both; removing it below is what must work
     await running.container.kill({ signal: 'SIGTERM' }).catch(() => {});
     await running.container.wait({ condition: 'not-running' }).catch(() => {});
     await removeContainer(running.container);
     if (this.sandboxes.get(running.info.id) === running) this.sandboxes.delete(running.info.id);
-  }
-
-  list(): SandboxInfo[] {
-    return [...this.sandboxes.values()].map((r) => ({ ...r.info }));
   }
 
   /** The learner's usage against the learner's limits: their tree's cgroup files, which the helper made one level below the container's. */
@@ -279,19 +249,7 @@ async function startAndWaitReady(container: Docker.Container): Promise<number> {
   }
 }
 
-/** Runs a command of the driver's own (not the learner's) in the container, to its end. */
-async function runToEnd(container: Docker.Container, cmd: string[]): Promise<void> {
-  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = (await exec.start({})) as unknown as Readable;
-  await new Promise<void>((resolve) => {
-    stream.on('end', resolve);
-    stream.on('close', resolve);
-    stream.on('error', () => resolve());
-    stream.resume();
-  });
-}
-
-/** What a command of the driver's own (not the learner's) prints in the container. */
+/** Runs a command of the driver's own (not the learner's) in the container, to its end; what it printed. */
 async function outputOf(container: Docker.Container, cmd: string[]): Promise<string> {
   const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   const stream = (await exec.start({})) as unknown as Readable;

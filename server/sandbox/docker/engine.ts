@@ -2,8 +2,6 @@
 import Docker from 'dockerode';
 import { SandboxError } from '../driver.js';
 
-export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
-
 /** The oldest Engine API with what the driver uses (CgroupnsMode): Docker 20.10. */
 const MIN_API = [1, 41];
 

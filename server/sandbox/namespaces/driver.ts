@@ -1,16 +1,15 @@
 // The default driver: sandboxes made directly from Linux namespaces, cgroups
 // and overlayfs. Needs Linux and root, nothing else.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as pty from 'node-pty';
 import { CgroupManager, readCgroupLinks } from '../cgroups.js';
 import {
+  DriverBase,
   SANDBOX_ENV,
   SandboxError,
-  type CreateOptions,
   type ExecOptions,
   type ExecResult,
   type PtyOptions,
@@ -42,8 +41,6 @@ interface Running {
   info: SandboxInfo;
   shim: ChildProcess;
   initPid: number;
-  /** The first host id of the sandbox's block: its root's uid and gid on the host. */
-  hostRoot: number;
   exited: Promise<void>;
   /** Set while destroy or reset ends it on purpose. */
   ending: boolean;
@@ -51,9 +48,8 @@ interface Running {
 
 const STARTUP_TIMEOUT_MS = 10_000;
 
-export class NamespacesDriver implements SandboxDriver {
+export class NamespacesDriver extends DriverBase<Running> implements SandboxDriver {
   readonly name = 'namespaces';
-  private readonly sandboxes = new Map<string, Running>();
   private readonly stage: string;
   private cgroups!: CgroupManager;
   private cgroupLinks: Record<string, string> = {};
@@ -61,6 +57,7 @@ export class NamespacesDriver implements SandboxDriver {
   swept: string[] = [];
 
   constructor(private readonly options: NamespacesDriverOptions) {
+    super();
     this.stage = path.join(options.dataDir, 'run', 'stage');
   }
 
@@ -89,16 +86,7 @@ export class NamespacesDriver implements SandboxDriver {
     return stale;
   }
 
-  async create(options: CreateOptions = {}): Promise<SandboxInfo> {
-    const id = `sbx-${randomBytes(5).toString('hex')}`;
-    const hostname = options.hostname ?? `box-${id.slice(4, 8)}`;
-    if (!/^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(hostname)) throw new SandboxError(`not a valid hostname: ${hostname}`);
-    const info: SandboxInfo = { id, hostname, driver: this.name, createdAt: Date.now() };
-    await this.start(info);
-    return info;
-  }
-
-  private async start(info: SandboxInfo): Promise<void> {
+  protected async start(info: SandboxInfo): Promise<void> {
     const { id } = info;
     await this.cgroups.create(id, this.options.limits);
     const spec = buildSpec({
@@ -112,9 +100,8 @@ export class NamespacesDriver implements SandboxDriver {
     // nothing of the server's environment goes near a sandbox
     const shim = spawn(HELPER_PATH, ['create'], { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
     let initPid: number;
-    let hostRoot: number;
     try {
-      [initPid, hostRoot] = await waitReady(shim, spec);
+      [initPid] = await waitReady(shim, spec);
     } catch (err) {
       shim.kill('SIGKILL');
       // the start's own failure is what the caller hears; a cgroup left behind is removed by the next init()
@@ -122,7 +109,7 @@ export class NamespacesDriver implements SandboxDriver {
       throw err;
     }
     const exited = new Promise<void>((resolve) => shim.once('exit', () => resolve()));
-    const running: Running = { info, shim, initPid, hostRoot, exited, ending: false };
+    const running: Running = { info, shim, initPid, exited, ending: false };
     this.sandboxes.set(id, running);
     // the init should be the last process the OOM killer picks (needs CAP_SYS_RESOURCE: refused here, and harmless)
     await fs.writeFile(`/proc/${initPid}/oom_score_adj`, '-1000').catch(() => {});
@@ -132,12 +119,6 @@ export class NamespacesDriver implements SandboxDriver {
       const leftover = await this.cgroups.kill(id).then(() => this.cgroups.remove(id)).then(() => undefined, (err: Error) => err);
       this.options.onGone?.(id, leftover);
     });
-  }
-
-  private get(id: string): Running {
-    const running = this.sandboxes.get(id);
-    if (!running) throw new SandboxError(`no sandbox ${id}`, 'not-found');
-    return running;
   }
 
   private execArgs(running: Running, argv: string[], cwd: string, mode: '--session' | '--pty', inspector = false): string[] {
@@ -150,11 +131,6 @@ export class NamespacesDriver implements SandboxDriver {
       for (const file of this.cgroups.procsFiles(id, 'leaf')) args.push('--cgroup', file);
     }
     return [...args, mode, '--', ...argv];
-  }
-
-  /** The sandbox root's uid (and gid) on the host. */
-  hostRootOf(id: string): number {
-    return this.get(id).hostRoot;
   }
 
   async exec(id: string, argv: string[], options: ExecOptions = {}): Promise<ExecResult> {
@@ -243,19 +219,8 @@ export class NamespacesDriver implements SandboxDriver {
     };
   }
 
-  async reset(id: string): Promise<void> {
-    const running = this.get(id);
-    await this.stop(running);
-    await this.start(running.info);
-  }
-
-  async destroy(id: string): Promise<void> {
-    const running = this.sandboxes.get(id);
-    if (running) await this.stop(running);
-  }
-
   /** Kills every process of the sandbox (frozen or not), then the init and its shim, and removes the cgroups. */
-  private async stop(running: Running): Promise<void> {
+  protected async stop(running: Running): Promise<void> {
     const { id } = running.info;
     running.ending = true;
     // first: a PID namespace whose init dies waits for all its processes, and a frozen one never goes
@@ -267,10 +232,6 @@ export class NamespacesDriver implements SandboxDriver {
     await this.cgroups.kill(id);
     await this.cgroups.remove(id);
     if (this.sandboxes.get(id) === running) this.sandboxes.delete(id);
-  }
-
-  list(): SandboxInfo[] {
-    return [...this.sandboxes.values()].map((r) => ({ ...r.info }));
   }
 
   async usage(id: string): Promise<ResourceUsage> {
