@@ -18,11 +18,15 @@ export type LearnerEvent =
       /** Why it failed, in the check's words. */
       reason?: string;
       trigger: 'auto' | 'demand';
+      /** A result that is one of the learner's tries (autocheck.ts ExerciseResult.attempt). */
+      attempt?: boolean;
       at: number;
     }
   | { type: 'hint'; learnerId: string; lessonId: string; exerciseId: string; count: number; at: number }
   | { type: 'solution'; learnerId: string; lessonId: string; exerciseId: string; at: number }
   | { type: 'reset'; learnerId: string; lessonId: string; at: number }
+  /** A line the learner entered in a terminal of the lesson's sandbox, as typed (terminal/activity.ts); never stored. */
+  | { type: 'command'; learnerId: string; lessonId: string; line: string; at: number }
   /** Waiting in line for a sandbox (the server is full): the place, 0 once no longer waiting. */
   | { type: 'waiting'; learnerId: string; lessonId: string; position: number; at: number };
 

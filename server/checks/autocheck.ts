@@ -27,6 +27,12 @@ export interface ExerciseResult {
   trigger: 'auto' | 'demand';
   /** An automatic check of an exercise after the current one (it is expected to fail). */
   lookahead: boolean;
+  /**
+   * One of the learner's tries at the exercise: a Check press, or the first
+   * look at the current exercise after a command. Rechecks and look-aheads
+   * are the checker's own looks and never are.
+   */
+  attempt: boolean;
   durationMs: number;
   queuedMs: number;
   at: number;
@@ -84,6 +90,9 @@ export class AutoChecker {
   private recheckTimer: NodeJS.Timeout | undefined;
   private recheckArmed = false;
   private stopped = false;
+  /** Commands settled so far, and the one whose try at the current exercise was counted. */
+  private commands = 0;
+  private counted = 0;
 
   constructor(private readonly options: AutoCheckerOptions) {}
 
@@ -118,6 +127,7 @@ export class AutoChecker {
 
   private commandSettled(): void {
     if (this.stopped) return;
+    this.commands++;
     clearTimeout(this.recheckTimer);
     this.recheckArmed = (this.options.recheckDelayMs ?? RECHECK_DELAY_MS) > 0;
     this.requestRound();
@@ -174,15 +184,18 @@ export class AutoChecker {
       env,
     });
     const at = Date.now();
+    // a command is one try however many looks it gets; a look-ahead is none
+    const attempt = trigger === 'demand' || (!lookahead && this.counted !== this.commands);
+    if (trigger === 'auto' && attempt) this.counted = this.commands;
     // disposed meanwhile (the lesson was reset): this result is about a sandbox state that is gone
-    if (this.stopped) return { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone: false, trigger, lookahead, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
-    await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, ...(lookahead ? { lookahead } : {}), at });
+    if (this.stopped) return { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone: false, trigger, lookahead, attempt: false, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
+    await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, ...(lookahead ? { lookahead } : {}), counted: attempt, at });
     const newlyDone = r.passed && !this.done.has(target.id);
     if (newlyDone) {
       this.done.add(target.id);
       await progress.markDone(learnerId, lessonId, target.id, at);
     }
-    const result: ExerciseResult = { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone, trigger, lookahead, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
+    const result: ExerciseResult = { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone, trigger, lookahead, attempt, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
     if (!this.stopped) this.options.onResult(result);
     return result;
   }

@@ -13,13 +13,15 @@ export interface Attempt {
   trigger: 'auto' | 'demand';
   /** A quiet automatic check of an exercise after the current one (see autocheck.ts). */
   lookahead?: boolean;
+  /** It was one of the learner's tries (autocheck.ts ExerciseResult.attempt): only those count as attempts. */
+  counted: boolean;
   at: number;
 }
 
 export interface LessonProgress {
   /** Exercise id → when it was done. */
   done: Record<string, number>;
-  /** Exercise id → how many times it was checked. */
+  /** Exercise id → how many tries the learner made at it. */
   attempts: Record<string, number>;
 }
 
@@ -54,6 +56,7 @@ export class MemoryProgressStore implements ProgressStore {
   }
 
   async recordAttempt(attempt: Attempt): Promise<void> {
+    if (!attempt.counted) return;
     const p = this.entry(attempt.learnerId, attempt.lessonId);
     p.attempts[attempt.exerciseId] = (p.attempts[attempt.exerciseId] ?? 0) + 1;
   }

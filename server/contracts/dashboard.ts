@@ -21,11 +21,17 @@ export interface Row {
   current: string | null;
   /** When the learner last made progress (opened the lesson, completed an exercise): the start of the time on the current exercise. */
   since: number;
-  /** Failed checks of the current exercise since then. */
-  failures: number;
+  /** The learner's failed tries at the current exercise since then (a command after which it failed, a Check press; never the checker's rechecks or look-aheads). */
+  attempts: number;
+  /** Why the current exercise's check failed last, exactly as the learner's page shows it; null when it has not failed. */
+  reason: string | null;
   lastActive: number;
+  /** Hints revealed and solutions seen, in all, and by cellKey. */
   hints: number;
   solutions: number;
+  revealed: Record<string, { hints: number; solution: boolean }>;
+  /** The last lines the learner entered (terminal/activity.ts), oldest first, at most RECENT_COMMANDS; kept in memory only. */
+  commands: string[];
   /** Their place in line for a sandbox, the server being full; 0 when not waiting. */
   waiting?: number;
 }
@@ -33,8 +39,10 @@ export interface Row {
 export interface Thresholds {
   /** No progress for this long is stuck. */
   stuckMs: number;
-  /** This many failed checks of one exercise is stuck. */
-  stuckFailures: number;
+  /** This many failed tries at one exercise is stuck... */
+  stuckAttempts: number;
+  /** ...once the learner has also been on it this long (a burst of quick tries is exploring, not being stuck). */
+  stuckAttemptsMs: number;
 }
 
 /** A lesson as the instructor picks it for a workshop, with its exercises: the grid's columns. */
@@ -43,6 +51,8 @@ export interface LessonOutline {
   title: string;
   exercises: Array<{ id: string; title: string }>;
 }
+
+export const RECENT_COMMANDS = 5;
 
 /** A workshop's settings; the instructor's list adds how many learners joined. */
 export interface WorkshopView {
@@ -67,8 +77,9 @@ export type DashboardMessage =
 /** A learner's event as the grid needs it (server/events.ts LearnerEvent, minus the learner). */
 export type GridEvent =
   | { type: 'lesson-opened'; lessonId: string; at: number }
-  | { type: 'check'; lessonId: string; exerciseId: string; status: 'checking' | 'failed' | 'done'; at: number }
-  | { type: 'hint'; lessonId: string; exerciseId: string; at: number }
+  | { type: 'check'; lessonId: string; exerciseId: string; status: 'checking' | 'failed' | 'done'; reason?: string; attempt?: boolean; at: number }
+  | { type: 'command'; lessonId: string; line: string; at: number }
+  | { type: 'hint'; lessonId: string; exerciseId: string; count?: number; at: number }
   | { type: 'solution'; lessonId: string; exerciseId: string; at: number }
   | { type: 'reset'; lessonId: string; at: number }
   | { type: 'waiting'; lessonId: string; position: number; at: number };
@@ -88,7 +99,12 @@ function moveCurrent(row: Row, columns: Column[], lessonId: string, at: number):
   if (next === row.current) return;
   row.current = next;
   row.since = at;
-  row.failures = 0;
+  row.attempts = 0;
+  row.reason = null;
+}
+
+function revealed(row: Row, key: string): { hints: number; solution: boolean } {
+  return (row.revealed[key] ??= { hints: 0, solution: false });
 }
 
 const lessonOf = (key: string | null): string | null => (key === null ? null : key.slice(0, key.indexOf('/')));
@@ -105,6 +121,9 @@ export function applyEvent(row: Row, columns: Column[], event: GridEvent): boole
   if (!known) return false;
   row.lastActive = Math.max(row.lastActive, event.at);
   switch (event.type) {
+    case 'command':
+      row.commands = [...row.commands, event.line].slice(-RECENT_COMMANDS);
+      return true;
     case 'lesson-opened': {
       moveCurrent(row, columns, event.lessonId, event.at);
       return true;
@@ -117,32 +136,51 @@ export function applyEvent(row: Row, columns: Column[], event: GridEvent): boole
         moveCurrent(row, columns, event.lessonId, event.at);
         return true;
       }
-      // look-ahead checks of later exercises fail all the time: only the current one's failures count
+      // look-ahead checks of later exercises fail all the time: only the current one's count
       if (key !== row.current) return false;
-      if (event.status === 'failed') row.failures++;
+      if (event.status === 'failed') {
+        if (event.attempt) row.attempts++;
+        row.reason = event.reason ?? null;
+      }
       row.cells[key] = event.status;
       return true;
     }
-    case 'hint':
+    case 'hint': {
       row.hints++;
+      const seen = revealed(row, cellKey(event.lessonId, event.exerciseId));
+      seen.hints = event.count ?? seen.hints + 1;
       return true;
-    case 'solution':
-      row.solutions++;
+    }
+    case 'solution': {
+      const seen = revealed(row, cellKey(event.lessonId, event.exerciseId));
+      if (!seen.solution) row.solutions++;
+      seen.solution = true;
       return true;
+    }
     case 'reset': {
       for (const c of columns) if (c.lessonId === event.lessonId) delete row.cells[cellKey(c.lessonId, c.exerciseId)];
       if (lessonOf(row.current) === event.lessonId || row.current === null) {
         row.current = currentExercise(columns, row.cells, event.lessonId);
         row.since = event.at;
-        row.failures = 0;
+        row.attempts = 0;
+        row.reason = null;
       }
       return true;
     }
   }
 }
 
+/** Which rule calls the learner stuck, in words for the dashboard; undefined when none does. */
+export function stuckReason(row: Row, now: number, t: Thresholds): string | undefined {
+  if (row.current === null) return undefined;
+  const on = now - row.since;
+  if (on >= t.stuckMs) return `no progress for ${Math.floor(on / 60_000)} min`;
+  if (row.attempts >= t.stuckAttempts && on >= t.stuckAttemptsMs) return `${row.attempts} failed tries in ${Math.floor(on / 60_000)} min`;
+  return undefined;
+}
+
 export function isStuck(row: Row, now: number, t: Thresholds): boolean {
-  return row.current !== null && (now - row.since >= t.stuckMs || row.failures >= t.stuckFailures);
+  return stuckReason(row, now, t) !== undefined;
 }
 
 export function doneCount(row: Row): number {

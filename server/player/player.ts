@@ -398,12 +398,15 @@ export class LessonPlayer {
   private follow(session: TerminalSession): void {
     const run = this.bySandbox.get(session.sandboxId);
     if (!run) return;
-    const sub = session.onCommandSettled(() => run.settled.fire());
-    run.terminalSubs.push(sub);
+    const settled = session.onCommandSettled(() => run.settled.fire());
+    // what the learner entered, for their workshop's dashboard (the bus keeps nothing)
+    const lines = session.onLine((line) => this.options.bus.emit({ type: 'command', learnerId: run.learnerId, lessonId: run.lessonId, line, at: Date.now() }));
+    run.terminalSubs.push(settled, lines);
     // learners open and close terminals all lesson long: forget the ended ones
     session.onEnded(() => {
-      sub.dispose();
-      run.terminalSubs = run.terminalSubs.filter((s) => s !== sub);
+      settled.dispose();
+      lines.dispose();
+      run.terminalSubs = run.terminalSubs.filter((s) => s !== settled && s !== lines);
     });
   }
 
@@ -450,7 +453,7 @@ export class LessonPlayer {
       },
       onResult: (r) => {
         if (r.passed) this.checkEvent(run, r.exerciseId, 'done', r.trigger);
-        else if (!r.lookahead && !checker.doneExercises.includes(r.exerciseId)) this.checkEvent(run, r.exerciseId, 'failed', r.trigger, r.reason);
+        else if (!r.lookahead && !checker.doneExercises.includes(r.exerciseId)) this.checkEvent(run, r.exerciseId, 'failed', r.trigger, r.reason, r.attempt);
         else if (!r.lookahead) this.checkEvent(run, r.exerciseId, 'done', r.trigger);
       },
       onError: (err) => this.options.log?.warn({ learner: learnerId, lesson: lessonId, err }, 'automatic checks stopped'),
@@ -484,9 +487,9 @@ export class LessonPlayer {
     await this.options.sandboxes.destroy(sandboxId, reason).catch((err: unknown) => this.options.log?.warn({ sandbox: sandboxId, err }, 'could not destroy a lesson sandbox'));
   }
 
-  private checkEvent(run: Run, exerciseId: string, status: CheckStatus, trigger: 'auto' | 'demand', reason?: string): void {
+  private checkEvent(run: Run, exerciseId: string, status: CheckStatus, trigger: 'auto' | 'demand', reason?: string, attempt = false): void {
     const { learnerId, lessonId } = run;
-    this.options.bus.emit({ type: 'check', learnerId, lessonId, exerciseId, status, ...(reason ? { reason } : {}), trigger, at: Date.now() });
+    this.options.bus.emit({ type: 'check', learnerId, lessonId, exerciseId, status, ...(reason ? { reason } : {}), trigger, attempt, at: Date.now() });
     this.update(learnerId, { type: 'exercise', lessonId, exerciseId, status, ...(reason ? { reason } : {}), trigger });
   }
 

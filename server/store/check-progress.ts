@@ -19,7 +19,7 @@ export function checkProgress(store: ProgressStore): CheckProgress {
     async recordAttempt(a: Attempt) {
       // a look-ahead check that failed is the checker peeking, not the learner trying
       if (a.lookahead && !a.passed) return;
-      store.recordAttempt(a.learnerId, a.lessonId, a.exerciseId, { passed: a.passed, reason: a.reason });
+      store.recordAttempt(a.learnerId, a.lessonId, a.exerciseId, { passed: a.passed, reason: a.reason, counted: a.counted });
     },
   };
 }

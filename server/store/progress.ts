@@ -16,6 +16,8 @@ export interface ExerciseProgress {
 export interface AttemptResult {
   passed: boolean;
   reason?: string;
+  /** Counts as one of the learner's attempts (default); a recheck of the same command records its result only. */
+  counted?: boolean;
 }
 
 /** An exercise_progress row as SQLite gives it. */
@@ -56,7 +58,7 @@ export class ProgressStore {
       ensureExercise: db.prepare('INSERT INTO exercise_progress (learner_id, lesson_id, exercise_id, started_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
       exercise: db.prepare('SELECT * FROM exercise_progress WHERE learner_id = ? AND lesson_id = ? AND exercise_id = ?'),
       attempt: db.prepare(
-        `UPDATE exercise_progress SET attempts = attempts + 1, last_reason = ?, last_checked_at = ?,
+        `UPDATE exercise_progress SET attempts = attempts + ?, last_reason = ?, last_checked_at = ?,
            completed_at = CASE WHEN completed_at IS NULL AND ? THEN ? ELSE completed_at END
          WHERE learner_id = ? AND lesson_id = ? AND exercise_id = ?`,
       ),
@@ -100,7 +102,7 @@ export class ProgressStore {
       const now = this.now();
       this.stmts.ensureExercise.run(learnerId, lessonId, exerciseId, now);
       const before = this.exercise(learnerId, lessonId, exerciseId)!;
-      this.stmts.attempt.run(result.passed ? null : (result.reason ?? null), now, result.passed ? 1 : 0, now, learnerId, lessonId, exerciseId);
+      this.stmts.attempt.run(result.counted === false ? 0 : 1, result.passed ? null : (result.reason ?? null), now, result.passed ? 1 : 0, now, learnerId, lessonId, exerciseId);
       const progress = this.exercise(learnerId, lessonId, exerciseId)!;
       return { progress, newlyCompleted: before.completedAt === null && progress.completedAt !== null };
     })();

@@ -7,6 +7,11 @@
 // after a long command (`sleep 5`) gets its own event. The automatic exercise
 // checks subscribe, and must answer within 500 ms of a command ending, so the
 // settle delay stays short.
+//
+// It also keeps the line being typed, from the keys alone, and tells it on
+// Enter (for the instructor's dashboard). That is the keys, not what the shell
+// made of them: a line edited with the arrows, recalled from history or
+// completed with Tab ends with "…", which says "there was more than this".
 import { Emitter, type Disposable } from '../lifecycle.js';
 
 export interface CommandSettled {
@@ -24,6 +29,9 @@ export interface ActivityOptions {
 }
 
 const COMMAND_KEYS = new Set([0x0d, 0x0a, 0x03, 0x04, 0x1a, 0x1c]);
+/** A typed line is kept up to this long (a paste can be any size). */
+export const MAX_LINE = 200;
+const decoder = new TextDecoder();
 
 export class CommandActivity {
   readonly settleMs: number;
@@ -34,11 +42,20 @@ export class CommandActivity {
   private lastInput = -Infinity;
   private lastOutput = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly lines: Emitter<string>;
+  private line = '';
+  private edited = false;
 
   constructor(options: ActivityOptions = {}, onError?: (err: unknown) => void) {
     this.settleMs = options.settleMs ?? 120;
     this.echoWindowMs = options.echoWindowMs ?? 40;
     this.listeners = new Emitter(onError);
+    this.lines = new Emitter(onError);
+  }
+
+  /** A line the learner entered (see the top of this file). */
+  onLine(listener: (line: string) => void): Disposable {
+    return this.lines.event(listener);
   }
 
   onSettled(listener: (e: CommandSettled) => void): Disposable {
@@ -48,6 +65,7 @@ export class CommandActivity {
   /** Keys the learner typed (or pasted). */
   input(data: Uint8Array): void {
     this.lastInput = performance.now();
+    this.typed(data);
     if (!data.some((byte) => COMMAND_KEYS.has(byte))) return;
     this.entered = true;
     this.armed = 'key';
@@ -70,6 +88,38 @@ export class CommandActivity {
     this.timer = undefined;
     this.armed = undefined;
     this.listeners.dispose();
+    this.lines.dispose();
+  }
+
+  private typed(data: Uint8Array): void {
+    const text = decoder.decode(data);
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i]!;
+      const code = c.charCodeAt(0);
+      if (c === '\r' || c === '\n') {
+        const line = this.line.trim() + (this.edited ? '…' : '');
+        this.line = '';
+        this.edited = false;
+        if (line) this.lines.fire(line);
+      } else if (code === 0x1b) {
+        // an escape sequence (arrows, Home, ...): skip it; the line is no longer just its keys
+        this.edited = true;
+        if (text[i + 1] === '[' || text[i + 1] === 'O') {
+          i += 2;
+          while (i < text.length && !/[@-~]/.test(text[i]!)) i++;
+        } else i++;
+      } else if (code === 0x03 || code === 0x15) {
+        // Ctrl-C drops the line, Ctrl-U clears it
+        this.line = '';
+        this.edited = false;
+      } else if (code === 0x7f || code === 0x08) {
+        this.line = this.line.slice(0, -1);
+      } else if (code === 0x09 || code === 0x12) {
+        this.edited = true; // Tab completes, Ctrl-R searches the history
+      } else if (code >= 0x20 && this.line.length < MAX_LINE) {
+        this.line += c;
+      }
+    }
   }
 
   private schedule(ms: number): void {

@@ -143,6 +143,8 @@ export class TerminalSession {
   private readonly activity: CommandActivity;
   private readonly viewers = new Set<Viewer>();
   private writerViewer: Viewer | undefined;
+  /** Who typed before the role was taken from them (an instructor's takeover): they get it back when the taker leaves. */
+  private returnTo: Viewer | undefined;
   /** Output bytes flushed so far: the offset of the next byte. */
   private offset = 0;
   private batch: Buffer[] = [];
@@ -216,6 +218,11 @@ export class TerminalSession {
     return this.activity.onSettled(listener);
   }
 
+  /** A line the learner entered, as typed (see activity.ts). */
+  onLine(listener: (line: string) => void): Disposable {
+    return this.activity.onLine(listener);
+  }
+
   /** Hears the number of viewers whenever it changes. */
   onViewers(listener: (count: number) => void): Disposable {
     return this.viewerCount.event(listener);
@@ -274,7 +281,14 @@ export class TerminalSession {
     if (!this.viewers.delete(viewer)) return;
     viewer.state = 'detached';
     viewer.queue = [];
-    if (this.writerViewer === viewer) this.writerViewer = undefined;
+    if (this.returnTo === viewer) this.returnTo = undefined;
+    if (this.writerViewer === viewer) {
+      this.writerViewer = undefined;
+      // the one who typed before gets the keyboard back, and their client fits the terminal to its own size again
+      const back = this.returnTo;
+      this.returnTo = undefined;
+      if (back) this.setWriter(back, true);
+    }
     this.updateFlow();
     this.viewerCount.fire(this.viewers.size);
   }
@@ -295,6 +309,7 @@ export class TerminalSession {
     const previous = this.writerViewer;
     if (previous === viewer) return;
     this.writerViewer = viewer;
+    this.returnTo = viewer && previous?.mayWrite ? previous : undefined;
     if (previous) this.sendControl(previous, { type: 'role', role: 'viewer' });
     if (viewer && tellNew) this.sendControl(viewer, { type: 'role', role: 'writer' });
     this.updateFlow();

@@ -20,7 +20,7 @@ export interface DashboardOptions {
   now?: () => number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { stuckMs: 10 * 60_000, stuckFailures: 8 };
+export const DEFAULT_THRESHOLDS: Thresholds = { stuckMs: 10 * 60_000, stuckAttempts: 8, stuckAttemptsMs: 3 * 60_000 };
 
 type Send = (message: string) => void;
 
@@ -91,7 +91,9 @@ export class DashboardHub {
     const member = this.options.store.member(workshopId, learnerId);
     if (!live || !member) return;
     const records = this.options.store.progress(workshopId).filter((r) => r.learnerId === learnerId);
-    live.rows.set(learnerId, this.buildRow(member, live.columns, records));
+    const row = this.buildRow(member, live.columns, records);
+    row.commands = live.rows.get(learnerId)?.commands ?? []; // in memory only: a rename keeps them
+    live.rows.set(learnerId, row);
     this.markDirty(live, learnerId);
   }
 
@@ -144,6 +146,7 @@ export class DashboardHub {
   private buildRow(member: Member, columns: Column[], records: ProgressRecord[]): Row {
     const inWorkshop = new Set(columns.map((c) => cellKey(c.lessonId, c.exerciseId)));
     const cells: Record<string, CellStatus> = {};
+    const revealed: Row['revealed'] = {};
     let hints = 0;
     let solutions = 0;
     let lastActive = member.joinedAt;
@@ -156,6 +159,7 @@ export class DashboardHub {
       else if (r.lastReason !== null) cells[key] = 'failed';
       hints += r.hintsUsed;
       if (r.solutionRevealed) solutions++;
+      if (r.hintsUsed > 0 || r.solutionRevealed) revealed[key] = { hints: r.hintsUsed, solution: r.solutionRevealed };
       lastActive = Math.max(lastActive, r.lastCheckedAt ?? 0);
     }
     const lessons = new Set(columns.map((c) => c.lessonId));
@@ -164,6 +168,7 @@ export class DashboardHub {
     let since = Math.max(member.joinedAt, opened?.openedAt ?? 0);
     for (const r of byKey.values()) if (r.lessonId === opened?.lessonId && r.completedAt !== null) since = Math.max(since, r.completedAt);
     const currentRecord = current === null ? undefined : byKey.get(current);
+    const failing = currentRecord && currentRecord.completedAt === null && currentRecord.lastReason !== null ? currentRecord : undefined;
     return {
       learnerId: member.learnerId,
       name: member.name,
@@ -171,10 +176,13 @@ export class DashboardHub {
       cells,
       current,
       since,
-      failures: currentRecord && currentRecord.completedAt === null && currentRecord.lastReason !== null ? currentRecord.attempts : 0,
+      attempts: failing?.attempts ?? 0,
+      reason: failing?.lastReason ?? null,
       lastActive: Math.max(lastActive, opened?.openedAt ?? 0),
       hints,
       solutions,
+      revealed,
+      commands: [],
     };
   }
 

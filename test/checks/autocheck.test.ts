@@ -128,6 +128,8 @@ it('tells the checks of exercises ahead of the current one to try once (they fai
   term.type('true\r');
   await expect.poll(() => seen.length).toBe(3);
   expect(seen.map((r) => r.reason)).toEqual(['a: lookahead=0', 'b: lookahead=1', 'c: lookahead=1']);
+  // only the current exercise's look is the learner's try; the look-aheads are the checker's
+  expect(seen.map((r) => r.attempt)).toEqual([true, false, false]);
   expect((await ahead.checkNow('c'))?.reason).toBe('c: lookahead=0');
   ahead.dispose();
 });
@@ -150,7 +152,10 @@ it('looks quickly right after a command (one try), then a second time with retri
   term.type('true\r');
   await expect.poll(() => seen.length, { timeout: 5000 }).toBe(2);
   expect(seen.map((r) => r.reason)).toEqual(['quick=1', 'quick=0']);
+  // one command, one attempt, however many looks it got; a Check press is one more
+  expect(seen.map((r) => r.attempt)).toEqual([true, false]);
   expect((await twice.checkNow('a'))?.reason).toBe('quick=0');
+  expect((await progress.get('learner-3', 'probe')).attempts).toEqual({ a: 2 });
   twice.dispose();
 });
 

@@ -110,7 +110,7 @@ it('runs a class: create, join, progress on the grid, watch a terminal, message,
   await t.waitForSelector('#grid tbody tr:has-text("Ada") td[data-key="01-namespaces/uts"][data-status="done"]', { timeout: 1000 });
   expect(Date.now() - seen).toBeLessThan(1000);
   expect(await t.evaluate(() => (window as unknown as { boxlabDashboard: DashboardHooks }).boxlabDashboard.cell('Brian', '01-namespaces/uts'))).toBe('todo');
-  expect(await t.locator('#grid tfoot td').nth(3).textContent()).toBe('1');
+  expect(await t.locator('#grid tfoot td').nth(4).textContent()).toBe('1'); // after Learner, Done, On exercise, Help
 
   // ---- the instructor watches Ada's terminal, read-only, and sees what she types
   await t.locator('#grid tbody tr', { hasText: 'Ada' }).click();
@@ -176,3 +176,160 @@ it('runs a class: create, join, progress on the grid, watch a terminal, message,
 async function learnerId(page: Page, name: string): Promise<string> {
   return page.evaluate((n) => (window as unknown as { boxlabDashboard: { learners(): Array<{ id: string; name: string }> } }).boxlabDashboard.learners().find((l) => l.name === n)!.id, name);
 }
+
+// The instructor's side of a session, as issue 15 found it wanting: attempts
+// and "stuck" from what the learner did, what the learner used and was told on
+// the dashboard, a layout whose controls stay reachable, the grid by keyboard,
+// in-page dialogs, and typing handed back when a takeover ends.
+it('counts the learner\'s tries, shows what they used and were told, by keyboard, and gives typing back after a takeover', async () => {
+  const teacher = await browser.page();
+  const t = teacher.page;
+  await t.setViewportSize({ width: 1600, height: 900 });
+  await t.goto(`${server.url}/instructor`);
+  await t.fill('#secret', SECRET);
+  await t.click('#login button[type=submit]');
+  await t.waitForSelector('#ws-editor');
+  // a lesson's checkbox sits on its title's line
+  const label = t.locator('#ws-editor label', { has: t.locator('input[value="01-namespaces"]') });
+  const [boxRect, labelRect] = [await label.locator('input').boundingBox(), await label.boundingBox()];
+  expect(labelRect!.height).toBeLessThan(boxRect!.height * 2.5);
+  const name = `Same name ${process.pid}`;
+  const opens = Date.now() - 60_000;
+  for (const startsAt of [opens, null]) {
+    const made = await t.request.post(`${server.url}/api/instructor/workshops`, { data: { name, lessons: ['01-namespaces'], capacity: 5, startsAt, endsAt: null } });
+    expect(made.status()).toBe(201);
+  }
+  await t.reload();
+  // two workshops of one name are told apart: code and start date, to the eye and in the link's name
+  const twins = t.locator('.ws-workshop', { hasText: name });
+  await expect.poll(() => twins.count()).toBe(2);
+  const opensTexts = await twins.locator('.ws-opens').allTextContents();
+  expect(new Set(opensTexts).size).toBe(2);
+  const linkNames = await twins.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('aria-label')));
+  expect(linkNames[0]).not.toBe(linkNames[1]);
+  const entry = twins.filter({ hasText: /opens/ });
+  const code = (await entry.locator('.ws-code').textContent())!;
+  await entry.locator('a').click();
+  await t.waitForURL(/\/instructor\/workshops\/ws-[0-9a-f]{12}$/);
+
+  // ---- Eve joins and opens the lesson
+  const eve = await browser.page();
+  const e = eve.page;
+  await e.goto(`${server.url}/join/${code}`);
+  await e.fill('#name', 'Eve');
+  await e.click('#join-form button[type=submit]');
+  await e.waitForSelector('#joined');
+  await e.goto(`${server.url}/lessons/01-namespaces`);
+  await e.waitForFunction(() => (window as unknown as { boxlab?: LessonHooks }).boxlab?.status() === 'live', null, { timeout: 30_000 });
+  await waitScreen(e, /root@box-[0-9a-f]+:~# ?$/);
+  await t.waitForFunction(() => document.querySelectorAll('#grid tbody tr').length === 1);
+
+  // with nobody selected, the grid uses the width; column titles are numbers named by their title, upright
+  expect((await t.locator('#grid').boundingBox())!.width).toBeGreaterThan(1600 * 0.9);
+  const th = t.locator('#grid th.ws-ex').first();
+  expect(await th.textContent()).toBe('1');
+  expect(await th.getAttribute('aria-label')).toBe('1. A hostname of your own');
+  expect(await th.evaluate((el) => getComputedStyle(el).writingMode)).toBe('horizontal-tb');
+  await t.locator('#legend', { hasText: 'solution seen' }).waitFor();
+
+  // ---- ten commands that do not solve anything: one try each at most, never stuck, nothing counted ahead
+  await e.locator('.xterm').click();
+  for (let i = 1; i <= 10; i++) {
+    await e.keyboard.type(`echo look-${i}`);
+    await e.keyboard.press('Enter');
+    // long enough for the automatic check and its recheck a second later
+    await new Promise((r) => setTimeout(r, 1300));
+  }
+  await e.waitForSelector('#exercise-uts[data-status="failed"]');
+  const reason = (await e.locator('#exercise-uts .bx-reason').textContent())!;
+  expect(reason.length).toBeGreaterThan(0);
+  const rowOf = () => t.locator('#grid tbody tr', { hasText: 'Eve' });
+  const onText = () => rowOf().locator('td.ws-on').textContent();
+  await expect.poll(onText, { timeout: 5000 }).toMatch(/failed (try|tries)/);
+  const tries = Number(/(\d+) failed/.exec((await onText())!)![1]);
+  expect(tries).toBeGreaterThanOrEqual(1);
+  expect(tries).toBeLessThanOrEqual(10);
+  expect(await rowOf().textContent()).not.toContain('stuck');
+  expect(await rowOf().locator('td[data-key="01-namespaces/pid"]').getAttribute('data-status')).toBe('todo');
+  // time on the exercise, to the second
+  expect(await onText()).toMatch(/\d+ (min \d\d )?s/);
+  const csv = (await (await t.request.get(`${server.url}${new URL(t.url()).pathname.replace('/instructor/workshops/', '/api/instructor/workshops/')}/export.csv`)).text()).split('\r\n');
+  const attemptsOf = (ex: string) => Number(csv.find((l) => l.startsWith(`Eve,01-namespaces,${ex},`))!.split(',')[4]);
+  expect(attemptsOf('uts')).toBe(tries);
+  expect(attemptsOf('pid')).toBe(0);
+
+  // ---- a hint and the solution; the dashboard shows them and the check's words as Eve sees them
+  await e.locator('#exercise-uts button', { hasText: 'Show a hint' }).click();
+  await e.locator('#exercise-uts .bx-hints li').first().waitFor();
+  await e.locator('#exercise-uts button', { hasText: 'Show the solution' }).click();
+  await e.click('#confirm-ok');
+  await e.locator('#exercise-uts .bx-solution pre').first().waitFor();
+  await expect.poll(() => rowOf().locator('td.ws-help').textContent(), { timeout: 5000 }).toBe('1 hint · 1 solution');
+  await expect.poll(() => rowOf().locator('td[data-key="01-namespaces/uts"]').textContent()).toBe('✗★');
+  expect(await rowOf().locator('td[data-key="01-namespaces/uts"]').getAttribute('aria-label')).toBe('1. A hostname of your own: failed, current, 1 hint, solution seen');
+  expect(await rowOf().locator('.ws-reason').textContent()).toBe(reason);
+
+  // ---- by keyboard alone: Tab reaches the row, Enter opens Eve, and again watches her terminal
+  await t.focus('#sort');
+  await t.keyboard.press('Tab');
+  expect(await t.evaluate(() => (document.activeElement as HTMLElement).dataset.learner)).toBe(await learnerId(t, 'Eve'));
+  await t.keyboard.press('Enter');
+  await t.locator('#side h2', { hasText: 'Eve' }).waitFor();
+  expect(await t.evaluate(() => document.activeElement?.id)).toBe('watch');
+  expect(await t.textContent('#detail-reason')).toBe(reason);
+  expect(await t.textContent('#detail-help')).toContain('solution seen');
+  expect(await t.locator('#detail-commands li').allTextContents()).toEqual(['echo look-6', 'echo look-7', 'echo look-8', 'echo look-9', 'echo look-10']);
+  await t.keyboard.press('Enter');
+  await t.waitForFunction(() => /look-10/.test((window as unknown as { boxlabDashboard: DashboardHooks }).boxlabDashboard.screenText()), null, { timeout: 15_000 });
+
+  // ---- the watched terminal leaves the message box, Send and Reset reachable
+  for (const id of ['message-text', 'send-message', 'reset-learner']) {
+    const onTop = await t.evaluate((target) => {
+      const r = document.getElementById(target)!.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return hit?.id === target || document.getElementById(target)!.contains(hit);
+    }, id);
+    expect(onTop, `${id} is covered`).toBe(true);
+  }
+  await t.fill('#message-text', 'Eve, see hint 2');
+  await t.click('#send-message');
+  await e.locator('.bx-toast', { hasText: 'Eve, see hint 2' }).waitFor({ timeout: 5000 });
+
+  // ---- at 800 px the side panel is not half the screen and the header stays one line
+  await t.setViewportSize({ width: 800, height: 700 });
+  expect((await t.locator('#side').boundingBox())!.width).toBeLessThan(800 * 0.4);
+  const [first, last] = [await t.locator('.bx-logo').boundingBox(), await t.locator('#export-json').boundingBox()];
+  expect(Math.abs(first!.y + first!.height / 2 - (last!.y + last!.height / 2))).toBeLessThan(4);
+  await t.setViewportSize({ width: 1600, height: 900 });
+
+  // ---- take over typing (an in-page dialog), type, close: Eve types again at her own size, and is told
+  const terminalId = (await (await t.request.get(`${server.url}/api/instructor/workshops/${/ws-[0-9a-f]{12}/.exec(t.url())![0]}/learners/${await learnerId(t, 'Eve')}/terminals`)).json()).terminals[0].id as string;
+  const session = server.terminals.get(terminalId)!;
+  const ownSize = `${session.info().cols}x${session.info().rows}`;
+  await t.click('#take-over');
+  await t.locator('dialog#ask[open]', { hasText: 'Take over typing?' }).waitFor();
+  await t.click('#ask-ok');
+  await e.locator('.bx-status-text', { hasText: 'watching (someone else is typing)' }).waitFor({ timeout: 10_000 });
+  await expect.poll(() => `${session.info().cols}x${session.info().rows}`).not.toBe(ownSize);
+  await t.locator('#learner-terminal .xterm').click();
+  await t.keyboard.type('echo from-the-$((1+1))-instructor');
+  await t.keyboard.press('Enter');
+  await waitScreen(e, /^from-the-2-instructor$/);
+  await t.click('#close-terminal');
+  await expect.poll(() => e.locator('.bx-status-text').textContent(), { timeout: 10_000 }).not.toContain('watching');
+  await expect.poll(() => `${session.info().cols}x${session.info().rows}`, { timeout: 10_000 }).toBe(ownSize);
+  await e.locator('.xterm').click();
+  await e.keyboard.type('echo mine-$((2+2))-again');
+  await e.keyboard.press('Enter');
+  await waitScreen(e, /^mine-4-again$/);
+
+  // ---- Message all: an in-page dialog with a multi-line box
+  await t.click('#message-all');
+  await t.locator('dialog#ask[open] textarea').fill('First line\nsecond line');
+  await t.click('#ask-ok');
+  await e.locator('.bx-toast', { hasText: 'second line' }).waitFor({ timeout: 5000 });
+
+  for (const p of [teacher, eve]) expect(p.problems.filter((m) => !/WebSocket connection to .* failed|status of 40[134]/.test(m))).toEqual([]);
+  await teacher.context.close();
+  await eve.context.close();
+}, 120_000);

@@ -72,8 +72,10 @@ it('marks an exercise done at a given time, keeping the first, and reads back th
   store.markDone('l1', 'ns', 'uts', 2000);
   expect(store.exercise('l1', 'ns', 'uts')).toMatchObject({ completedAt: 1000, attempts: 0 });
   const checks = checkProgress(store);
-  await checks.recordAttempt({ learnerId: 'l1', lessonId: 'ns', exerciseId: 'pid', passed: false, reason: 'not yet', durationMs: 5, trigger: 'auto', at: 3000 });
+  await checks.recordAttempt({ learnerId: 'l1', lessonId: 'ns', exerciseId: 'pid', passed: false, reason: 'not yet', durationMs: 5, trigger: 'auto', counted: true, at: 3000 });
+  // the same command's recheck records its result, not another attempt
+  await checks.recordAttempt({ learnerId: 'l1', lessonId: 'ns', exerciseId: 'pid', passed: false, reason: 'still not', durationMs: 5, trigger: 'auto', counted: false, at: 3500 });
   // a look-ahead check that failed is not the learner's attempt
-  await checks.recordAttempt({ learnerId: 'l1', lessonId: 'ns', exerciseId: 'proc', passed: false, reason: 'ahead', durationMs: 5, trigger: 'auto', lookahead: true, at: 3000 });
+  await checks.recordAttempt({ learnerId: 'l1', lessonId: 'ns', exerciseId: 'proc', passed: false, reason: 'ahead', durationMs: 5, trigger: 'auto', lookahead: true, counted: false, at: 3000 });
   expect(await checks.get('l1', 'ns')).toEqual({ done: { uts: 1000 }, attempts: { uts: 0, pid: 1 } });
 });

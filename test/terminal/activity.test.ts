@@ -102,3 +102,17 @@ it('keeps reporting to the other listeners when one throws', () => {
   expect(errors).toHaveLength(1);
   a.dispose();
 });
+
+it('tells each line entered, as typed, and marks one the shell edited or completed', () => {
+  const lines: string[] = [];
+  activity.onLine((l) => lines.push(l));
+  activity.input(key('ls -l'));
+  activity.input(key('\r'));
+  activity.input(key('cat /etc/hostnx\x7fame\r'));
+  activity.input(key('oops\x03'));
+  activity.input(key('\r')); // an empty line is not a command
+  activity.input(key('ip li\t\r'));
+  activity.input(key('\x1b[A\r'));
+  activity.input(key('x'.repeat(500) + '\r'));
+  expect(lines).toEqual(['ls -l', 'cat /etc/hostname', 'ip li…', '…', 'x'.repeat(200)]);
+});

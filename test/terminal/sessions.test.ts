@@ -83,6 +83,19 @@ it('lets one viewer type at a time, and moves the keyboard on request', async ()
   second.close();
 });
 
+it('gives the keyboard back to whoever typed before, when the one who took it leaves', async () => {
+  const id = (await learner.createTerminal(box.id)).id;
+  const owner = track(new HeadlessClient(learner, id));
+  await owner.waitPrompt();
+  const taker = track(new HeadlessClient(learner, id)); // an instructor's takeover takes it the same way
+  await until(() => taker.link.role === 'writer' && owner.link.role === 'viewer', 5000, () => 'the second client did not take the keyboard');
+  taker.close();
+  await until(() => owner.link.role === 'writer', 5000, () => 'the keyboard stayed with nobody after the taker left');
+  owner.type('echo back-$((20+1))\r');
+  await owner.waitFor(/^back-21$/m);
+  owner.close();
+});
+
 it('pauses the shell while its writer has not acknowledged enough output, and resumes when it does', async () => {
   const id = (await learner.createTerminal(box.id)).id;
   const session = server.terminals.get(id)!;

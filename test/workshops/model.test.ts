@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { openDb } from '../../server/store/db.js';
 import { InstructorAuth } from '../../server/workshops/auth.js';
 import { exportRecords, toCsv } from '../../server/workshops/export.js';
-import { applyEvent, isStuck, totals, type Column, type Row } from '../../server/contracts/dashboard.js';
+import { applyEvent, isStuck, stuckReason, totals, type Column, type Row } from '../../server/contracts/dashboard.js';
 import { JoinError, normalizeCode, WorkshopStore } from '../../server/workshops/store.js';
 
 const columns: Column[] = [
@@ -13,17 +13,20 @@ const columns: Column[] = [
   { lessonId: 'ns', lessonTitle: 'Namespaces', exerciseId: 'pid', title: 'PID' },
   { lessonId: 'cg', lessonTitle: 'Cgroups', exerciseId: 'mem', title: 'Memory' },
 ];
-const row = (): Row => ({ learnerId: 'l1', name: 'Ada', joinedAt: 0, cells: {}, current: 'ns/uts', since: 0, failures: 0, lastActive: 0, hints: 0, solutions: 0 });
-const check = (exerciseId: string, status: 'checking' | 'failed' | 'done', at = 1000, lessonId = 'ns') => ({ type: 'check' as const, lessonId, exerciseId, status, at });
+const row = (): Row => ({ learnerId: 'l1', name: 'Ada', joinedAt: 0, cells: {}, current: 'ns/uts', since: 0, attempts: 0, reason: null, lastActive: 0, hints: 0, solutions: 0, revealed: {}, commands: [] });
+const check = (exerciseId: string, status: 'checking' | 'failed' | 'done', at = 1000, lessonId = 'ns', attempt = true) => ({ type: 'check' as const, lessonId, exerciseId, status, reason: `${exerciseId} not yet`, attempt, at });
 
-it('moves the current exercise on when one is done, and counts only the current one\'s failures', () => {
+it('moves the current exercise on when one is done, and counts only the learner\'s tries at the current one', () => {
   const r = row();
   expect(applyEvent(r, columns, check('pid', 'failed'))).toBe(false); // a look-ahead check
-  expect(r.failures).toBe(0);
+  expect(r.attempts).toBe(0);
   expect(applyEvent(r, columns, check('uts', 'failed', 2000))).toBe(true);
-  expect(r).toMatchObject({ failures: 1, cells: { 'ns/uts': 'failed' }, since: 0 });
+  expect(r).toMatchObject({ attempts: 1, reason: 'uts not yet', cells: { 'ns/uts': 'failed' }, since: 0 });
+  // the same command's recheck: its reason shows, it is not another try
+  applyEvent(r, columns, { ...check('uts', 'failed', 2500, 'ns', false), reason: 'still no uts' });
+  expect(r).toMatchObject({ attempts: 1, reason: 'still no uts' });
   applyEvent(r, columns, check('uts', 'done', 3000));
-  expect(r).toMatchObject({ current: 'ns/pid', since: 3000, failures: 0, cells: { 'ns/uts': 'done' } });
+  expect(r).toMatchObject({ current: 'ns/pid', since: 3000, attempts: 0, reason: null, cells: { 'ns/uts': 'done' } });
   expect(applyEvent(r, columns, check('uts', 'failed'))).toBe(false); // done stays done
   applyEvent(r, columns, check('pid', 'done', 4000));
   expect(r.current).toBe('cg/mem');
@@ -37,14 +40,33 @@ it('moves the current exercise on when one is done, and counts only the current 
   expect(totals(columns, [r, row()])).toEqual([0, 0, 1]);
 });
 
-it('calls a learner stuck after N minutes without progress or after many failed checks, never when all is done', () => {
-  const t = { stuckMs: 600_000, stuckFailures: 5 };
+it('calls a learner stuck after N minutes without progress, or after many tries that took a while, says which, and never when all is done', () => {
+  const t = { stuckMs: 600_000, stuckAttempts: 5, stuckAttemptsMs: 180_000 };
   const r = row();
   expect(isStuck(r, 599_999, t)).toBe(false);
-  expect(isStuck(r, 600_000, t)).toBe(true);
+  expect(stuckReason(r, 600_000, t)).toBe('no progress for 10 min');
   for (let i = 0; i < 5; i++) applyEvent(r, columns, check('uts', 'failed', 10));
-  expect(isStuck(r, 10, t)).toBe(true);
+  // five quick tries in a minute are exploring
+  expect(isStuck(r, 60_000, t)).toBe(false);
+  expect(stuckReason(r, 240_000, t)).toBe('5 failed tries in 4 min');
+  // rechecks and look-aheads of one command, however many, never make anyone stuck
+  const exploring = row();
+  for (let i = 0; i < 30; i++) applyEvent(exploring, columns, check('uts', 'failed', 10, 'ns', false));
+  for (let i = 0; i < 30; i++) applyEvent(exploring, columns, check('pid', 'failed', 10));
+  expect(isStuck(exploring, 300_000, t)).toBe(false);
   expect(isStuck({ ...r, current: null }, 10_000_000, t)).toBe(false);
+});
+
+it('keeps hints and solutions by exercise, and the last few lines a learner entered', () => {
+  const r = row();
+  applyEvent(r, columns, { type: 'hint', lessonId: 'ns', exerciseId: 'uts', count: 1, at: 1 });
+  applyEvent(r, columns, { type: 'hint', lessonId: 'ns', exerciseId: 'uts', count: 2, at: 2 });
+  applyEvent(r, columns, { type: 'solution', lessonId: 'ns', exerciseId: 'uts', at: 3 });
+  applyEvent(r, columns, { type: 'solution', lessonId: 'ns', exerciseId: 'uts', at: 4 });
+  expect(r).toMatchObject({ hints: 2, solutions: 1, revealed: { 'ns/uts': { hints: 2, solution: true } } });
+  for (let i = 1; i <= 7; i++) applyEvent(r, columns, { type: 'command', lessonId: 'ns', line: `ls ${i}`, at: 10 + i });
+  expect(r.commands).toEqual(['ls 3', 'ls 4', 'ls 5', 'ls 6', 'ls 7']);
+  expect(r.lastActive).toBe(17);
 });
 
 it('joins within the capacity, forgives how a code is typed, and refuses a closed workshop', () => {

@@ -2,10 +2,10 @@
 // WebSocket (a snapshot, then changed rows), sorted and filtered here, redrawn
 // at most a few times a second; and, for the learner picked, their terminal
 // (read-only, or taken over), a message, a lesson reset.
-import { cellKey, doneCount, isStuck, totals, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../../server/contracts/dashboard.js';
+import { cellKey, doneCount, isStuck, stuckReason, totals, type CellStatus, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../../server/contracts/dashboard.js';
 import { socketUrl } from '../terminal/api.js';
 import { TerminalView } from '../terminal/view.js';
-import { el, request } from './request.js';
+import { ask, el, request } from './request.js';
 
 const workshopId = /^\/instructor\/workshops\/([^/]+)$/.exec(location.pathname)?.[1] ?? '';
 const grid = document.getElementById('grid') as HTMLTableElement;
@@ -17,7 +17,7 @@ const $ = (id: string) => document.getElementById(id)!;
 
 let workshop: WorkshopView | undefined;
 let columns: Column[] = [];
-let thresholds: Thresholds = { stuckMs: 600_000, stuckFailures: 8 };
+let thresholds: Thresholds = { stuckMs: 600_000, stuckAttempts: 8, stuckAttemptsMs: 180_000 };
 const rows = new Map<string, Row>();
 /** Server time minus ours, so "time on exercise" is right whatever this machine's clock says. */
 let skew = 0;
@@ -27,14 +27,38 @@ let connected = false;
 
 const now = () => Date.now() + skew;
 
-function minutes(ms: number): string {
-  const m = Math.floor(ms / 60_000);
-  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+/** Time on an exercise, to the second: "4 min 05 s", "1 h 04 min". */
+function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const m = Math.floor(s / 60);
+  if (m >= 60) return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+  return m > 0 ? `${m} min ${String(s % 60).padStart(2, '0')} s` : `${s} s`;
+}
+
+/** A cell says its state in text (and to a screen reader), never by colour alone. */
+const CELL_TEXT: Record<CellStatus, { icon: string; words: string }> = {
+  todo: { icon: '', words: 'to do' },
+  checking: { icon: '…', words: 'checking' },
+  failed: { icon: '✗', words: 'failed' },
+  done: { icon: '✓', words: 'done' },
+};
+
+/** Columns are numbered within their lesson; the title is the tooltip and the accessible name. */
+function number(c: Column): number {
+  return columns.filter((o) => o.lessonId === c.lessonId).indexOf(c) + 1;
+}
+
+function helpText(r: Row): string {
+  const parts = [];
+  if (r.hints) parts.push(`${r.hints} hint${r.hints === 1 ? '' : 's'}`);
+  if (r.solutions) parts.push(`${r.solutions} solution${r.solutions === 1 ? '' : 's'}`);
+  return parts.join(' · ') || '—';
 }
 
 function drawHeader(): void {
   if (!workshop) return;
   $('ws-name').textContent = workshop.name;
+  $('ws-name').title = workshop.name;
   $('ws-code').textContent = workshop.code;
   const status = workshop.endedAt ? 'ended' : workshop.endsAt ? `ends ${new Date(workshop.endsAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : 'open';
   $('ws-status').textContent = `${status}${connected ? '' : ' · reconnecting…'}`;
@@ -58,8 +82,11 @@ function visibleRows(at: number): Row[] {
 function draw(): void {
   drawScheduled = false;
   const at = now();
+  // the grid is redrawn whole: the row that had the keyboard gets it back
+  const focused = (document.activeElement as HTMLElement | null)?.closest?.('#grid tbody tr') as HTMLTableRowElement | null;
+  const refocus = focused?.dataset.learner;
   const head = el('thead');
-  const lessonRow = el('tr', {}, el('th', { textContent: '' }), el('th', { textContent: '' }), el('th', { textContent: '' }));
+  const lessonRow = el('tr', {}, el('th', { textContent: '' }), el('th', { textContent: '' }), el('th', { textContent: '' }), el('th', { textContent: '' }));
   let prev = '';
   for (const c of columns) {
     if (c.lessonId === prev) {
@@ -67,41 +94,95 @@ function draw(): void {
       continue;
     }
     prev = c.lessonId;
-    lessonRow.append(el('th', { textContent: c.lessonTitle, colSpan: 1 }));
+    lessonRow.append(el('th', { textContent: c.lessonTitle, colSpan: 1, className: 'ws-lesson' }));
   }
-  const exRow = el('tr', {}, el('th', { textContent: 'Learner' }), el('th', { textContent: 'Done' }), el('th', { textContent: 'On exercise' }), ...columns.map((c) => el('th', { className: 'ws-ex', textContent: c.title, title: `${c.lessonId}/${c.exerciseId}` })));
+  const exRow = el(
+    'tr',
+    {},
+    el('th', { textContent: 'Learner' }),
+    el('th', { textContent: 'Done' }),
+    el('th', { textContent: 'On exercise' }),
+    el('th', { textContent: 'Help' }),
+    ...columns.map((c) => {
+      const th = el('th', { className: 'ws-ex', textContent: String(number(c)), title: `${c.lessonTitle}: ${c.title}`, scope: 'col' });
+      th.setAttribute('aria-label', `${number(c)}. ${c.title}`);
+      return th;
+    }),
+  );
   head.append(lessonRow, exRow);
 
   const list = visibleRows(at);
   const body = el('tbody');
   for (const r of list) {
-    const stuck = isStuck(r, at, thresholds);
-    const tr = el('tr', { className: r.learnerId === selected ? 'ws-selected' : '' });
+    const stuck = stuckReason(r, at, thresholds);
+    const tr = el('tr', { className: r.learnerId === selected ? 'ws-selected' : '', tabIndex: 0 });
     tr.dataset.learner = r.learnerId;
+    tr.setAttribute('aria-label', `${r.name}${stuck ? `, stuck: ${stuck}` : ''}. Enter opens.`);
     const current = r.current ? columns.find((c) => cellKey(c.lessonId, c.exerciseId) === r.current) : undefined;
+    const on = current ? `${number(current)}. ${current.title} · ${duration(at - r.since)}${r.attempts ? ` · ${r.attempts} failed ${r.attempts === 1 ? 'try' : 'tries'}` : ''}` : 'all done';
+    const onCell = el('td', { className: 'ws-on' }, on);
+    if (r.reason) onCell.append(el('div', { className: 'ws-reason', textContent: r.reason, title: r.reason }));
     tr.append(
-      el('td', { className: stuck ? 'ws-stuck' : '', textContent: `${r.name}${stuck ? ' ⚠ stuck' : ''}${r.waiting ? ` · waiting for a sandbox (#${r.waiting})` : ''}` }),
+      el('td', { className: stuck ? 'ws-stuck' : '', textContent: `${r.name}${stuck ? ` ⚠ stuck: ${stuck}` : ''}${r.waiting ? ` · waiting for a sandbox (#${r.waiting})` : ''}` }),
       el('td', { textContent: `${doneCount(r)}/${columns.length}` }),
-      el('td', { textContent: current ? `${current.title} · ${minutes(at - r.since)}${r.failures ? ` · ${r.failures} failed` : ''}` : 'all done' }),
+      onCell,
+      el('td', { className: 'ws-help', textContent: helpText(r) }),
     );
     for (const c of columns) {
       const key = cellKey(c.lessonId, c.exerciseId);
-      const td = el('td', { className: 'ws-cell', title: `${r.name}: ${c.title}` });
-      td.dataset.status = r.cells[key] ?? 'todo';
+      const status = r.cells[key] ?? 'todo';
+      const seen = r.revealed[key];
+      const mark = seen?.solution ? '★' : seen?.hints ? '?' : '';
+      const words = [CELL_TEXT[status].words, ...(key === r.current ? ['current'] : []), ...(seen?.hints ? [`${seen.hints} hint${seen.hints === 1 ? '' : 's'}`] : []), ...(seen?.solution ? ['solution seen'] : [])].join(', ');
+      const td = el('td', { className: 'ws-cell', textContent: `${CELL_TEXT[status].icon}${mark}`, title: `${r.name}: ${number(c)}. ${c.title}: ${words}` });
+      td.setAttribute('aria-label', `${number(c)}. ${c.title}: ${words}`);
+      td.dataset.status = status;
       td.dataset.key = key;
       if (key === r.current) td.dataset.current = 'true';
       tr.append(td);
     }
     tr.addEventListener('click', () => select(r.learnerId));
+    tr.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter' && e.key !== ' ') return;
+      e.preventDefault();
+      select(r.learnerId);
+      $('watch').focus();
+    });
     body.append(tr);
   }
   const sums = totals(columns, [...rows.values()]);
-  const foot = el('tfoot', {}, el('tr', {}, el('td', { textContent: 'Completed' }), el('td', { textContent: '' }), el('td', { textContent: '' }), ...sums.map((n) => el('td', { textContent: String(n) }))));
+  const foot = el('tfoot', {}, el('tr', {}, el('td', { textContent: 'Completed' }), el('td', { textContent: '' }), el('td', { textContent: '' }), el('td', { textContent: '' }), ...sums.map((n) => el('td', { textContent: String(n) }))));
   grid.replaceChildren(head, body, foot);
+  if (refocus) (grid.querySelector(`tbody tr[data-learner="${CSS.escape(refocus)}"]`) as HTMLElement | null)?.focus();
   const stuckCount = [...rows.values()].filter((r) => isStuck(r, at, thresholds)).length;
   const waiting = [...rows.values()].filter((r) => r.waiting).length;
   $('ws-counts').textContent = `${rows.size} learners · ${stuckCount} stuck${waiting ? ` · ${waiting} waiting for a sandbox (the server is full)` : ''} · showing ${list.length}`;
   drawHeader();
+  drawDetails(at);
+}
+
+/** The selected learner's details in the side panel (redrawn with the grid; the controls below are not). */
+function drawDetails(at: number): void {
+  const box = document.getElementById('learner-details');
+  const r = selected ? rows.get(selected) : undefined;
+  if (!box || !r) return;
+  const current = r.current ? columns.find((c) => cellKey(c.lessonId, c.exerciseId) === r.current) : undefined;
+  const stuck = stuckReason(r, at, thresholds);
+  const revealed = Object.entries(r.revealed).map(([key, seen]) => {
+    const c = columns.find((col) => cellKey(col.lessonId, col.exerciseId) === key);
+    return el('li', { textContent: `${c ? `${number(c)}. ${c.title}` : key}: ${[seen.hints ? `${seen.hints} hint${seen.hints === 1 ? '' : 's'}` : '', seen.solution ? 'solution seen' : ''].filter(Boolean).join(', ')}` });
+  });
+  box.replaceChildren(
+    el('dl', { className: 'ws-facts' },
+      el('dt', { textContent: 'On' }), el('dd', { id: 'detail-on', textContent: current ? `${number(current)}. ${current.title} for ${duration(at - r.since)}` : 'all done' }),
+      el('dt', { textContent: 'Failed tries' }), el('dd', { id: 'detail-attempts', textContent: String(r.attempts) }),
+      el('dt', { textContent: 'Check says' }), el('dd', { id: 'detail-reason', className: 'ws-reason-full', textContent: r.reason ?? '—' }),
+      el('dt', { textContent: 'Help used' }), el('dd', { id: 'detail-help' }, helpText(r), ...(revealed.length ? [el('ul', { className: 'ws-list' }, ...revealed)] : [])),
+      el('dt', { textContent: 'Stuck' }), el('dd', { id: 'detail-stuck', className: stuck ? 'ws-stuck' : '', textContent: stuck ?? 'no' }),
+      el('dt', { textContent: 'Last commands' }),
+      el('dd', {}, r.commands.length ? el('ol', { className: 'ws-commands', id: 'detail-commands' }, ...r.commands.map((line) => el('li', {}, el('code', { textContent: line })))) : el('span', { id: 'detail-commands', className: 'ws-sub', textContent: 'none yet' })),
+    ),
+  );
 }
 
 function scheduleDraw(): void {
@@ -168,18 +249,20 @@ function select(learnerId: string): void {
   const termBox = el('div', { className: 'ws-term', id: 'learner-terminal' });
   const watch = el('button', { type: 'button', className: 'bx-button', id: 'watch', textContent: 'Watch terminal' });
   const take = el('button', { type: 'button', className: 'bx-button', id: 'take-over', textContent: 'Take over typing' });
-  const stop = el('button', { type: 'button', className: 'bx-button', textContent: 'Close' });
+  const stop = el('button', { type: 'button', className: 'bx-button', id: 'close-terminal', textContent: 'Close terminal' });
   watch.addEventListener('click', () => void openTerminal(learnerId, termBox, false));
-  take.addEventListener('click', () => {
-    if (confirm(`Type in ${row.name}'s terminal? They will be told.`)) void openTerminal(learnerId, termBox, true);
+  take.addEventListener('click', async () => {
+    const yes = await ask({ title: 'Take over typing?', text: `You type in ${row.name}'s terminal; they watch, and are told. Close the terminal to give it back.`, ok: 'Take over' });
+    if (yes !== null) void openTerminal(learnerId, termBox, true);
   });
   stop.addEventListener('click', () => {
     closeTerminal();
     termBox.replaceChildren();
   });
   const text = el('textarea', { id: 'message-text', rows: 2, maxLength: 1000, placeholder: `A message to ${row.name}` });
+  text.setAttribute('aria-label', `A message to ${row.name}`);
   const send = el('button', { type: 'button', className: 'bx-button', id: 'send-message', textContent: 'Send' });
-  const sent = el('span', { className: 'ws-ok' });
+  const sent = el('span', { className: 'ws-ok', id: 'message-sent', role: 'status' } as Partial<HTMLSpanElement>);
   send.addEventListener('click', async () => {
     if (!text.value.trim()) return;
     await request('POST', `/api/instructor/workshops/${workshopId}/messages`, { text: text.value, to: learnerId });
@@ -187,34 +270,48 @@ function select(learnerId: string): void {
     sent.textContent = 'sent';
   });
   const lesson = el('select', { id: 'reset-lesson' }, ...(workshop?.lessons ?? []).map((id) => el('option', { value: id, textContent: columns.find((c) => c.lessonId === id)?.lessonTitle ?? id })));
-  const reset = el('button', { type: 'button', className: 'bx-button', textContent: 'Reset lesson' });
+  lesson.setAttribute('aria-label', 'Lesson to reset');
+  const reset = el('button', { type: 'button', className: 'bx-button', id: 'reset-learner', textContent: 'Reset lesson' });
   reset.addEventListener('click', async () => {
-    if (!confirm(`Reset ${row.name}'s lesson? Their sandbox starts the lesson afresh.`)) return;
+    const yes = await ask({ title: 'Reset the lesson?', text: `${row.name}'s sandbox starts "${lesson.selectedOptions[0]?.textContent ?? lesson.value}" afresh; what they did in it is gone.`, ok: 'Reset' });
+    if (yes === null) return;
     await request('POST', `/api/instructor/workshops/${workshopId}/learners/${learnerId}/reset`, { lessonId: lesson.value });
   });
+  const hide = el('button', { type: 'button', className: 'bx-button', id: 'close-side', textContent: 'Close', title: 'Close this panel' });
+  hide.addEventListener('click', () => {
+    closeTerminal();
+    selected = undefined;
+    side.hidden = true;
+    scheduleDraw();
+    (grid.querySelector(`tbody tr[data-learner="${CSS.escape(learnerId)}"]`) as HTMLElement | null)?.focus();
+  });
+  // the controls come before the terminal, which sits last and never spills over them
   side.replaceChildren(
-    el('h2', { textContent: row.name }),
-    el('div', { className: 'ws-row' }, watch, take, stop),
-    termBox,
+    el('div', { className: 'ws-row' }, el('h2', { textContent: row.name }), hide),
+    el('div', { id: 'learner-details' }),
     el('div', { className: 'ws-row' }, text, send, sent),
     el('div', { className: 'ws-row' }, lesson, reset),
+    el('div', { className: 'ws-row' }, watch, take, stop),
+    termBox,
   );
+  drawDetails(now());
   scheduleDraw();
 }
 
 // ---- the workshop
 
 $('extend').addEventListener('click', () => void request('POST', `/api/instructor/workshops/${workshopId}/extend`, { minutes: 15 }));
-$('end').addEventListener('click', () => {
-  if (confirm('End the workshop? Nobody can join after this; learners are told.')) void request('POST', `/api/instructor/workshops/${workshopId}/end`);
+$('end').addEventListener('click', async () => {
+  const yes = await ask({ title: 'End the workshop?', text: 'Nobody can join after this; learners are told.', ok: 'End workshop' });
+  if (yes !== null) void request('POST', `/api/instructor/workshops/${workshopId}/end`);
 });
-$('message-all').addEventListener('click', () => {
-  const text = prompt('A message to every learner:');
-  if (text?.trim()) void request('POST', `/api/instructor/workshops/${workshopId}/messages`, { text });
+$('message-all').addEventListener('click', async () => {
+  const text = await ask({ title: 'Message every learner', ok: 'Send to all', input: { label: 'Message', maxLength: 1000 } });
+  if (text !== null) void request('POST', `/api/instructor/workshops/${workshopId}/messages`, { text });
 });
 for (const input of [filter, stuckOnly, sort]) input.addEventListener('input', scheduleDraw);
-// time on exercise and "stuck" change with time alone
-setInterval(scheduleDraw, 15_000);
+// time on exercise (to the second) and "stuck" change with time alone
+setInterval(scheduleDraw, 1000);
 
 // for automation (the end-to-end tests)
 Object.assign(window, {

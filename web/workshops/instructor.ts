@@ -2,7 +2,7 @@
 // workshops (open a dashboard, delete) and the form that creates one (name,
 // lessons in order, capacity, optional start and end).
 import type { LessonOutline, WorkshopView } from '../../server/contracts/dashboard.js';
-import { el, request } from './request.js';
+import { ask, el, request } from './request.js';
 
 type WorkshopSummary = WorkshopView & { learners: number };
 
@@ -110,12 +110,16 @@ function workshopList(workshops: WorkshopSummary[], refresh: () => void, edit: (
     change.addEventListener('click', () => edit(w));
     const remove = el('button', { type: 'button', className: 'bx-button', textContent: 'Delete' });
     remove.addEventListener('click', async () => {
-      if (!confirm(`Delete "${w.name}" and its list of learners? Their progress in lessons stays.`)) return;
+      if ((await ask({ title: `Delete "${w.name}"?`, text: 'Its list of learners goes; their progress in lessons stays.', ok: 'Delete' })) === null) return;
       await request('DELETE', `/api/instructor/workshops/${w.id}`);
       refresh();
     });
     const state = w.endedAt ? 'ended' : `${w.learners}/${w.capacity} learners`;
-    return el('li', { className: 'ws-workshop' }, el('a', { href: `/instructor/workshops/${w.id}`, textContent: w.name }), el('span', { className: 'ws-code', textContent: w.code }), el('span', { className: 'ws-sub', textContent: state }), change, remove);
+    // workshops may share a name: the code and the start tell them apart, to the eye and to a screen reader
+    const opens = w.startsAt ? `opens ${new Date(w.startsAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })}` : 'no start date';
+    const link = el('a', { href: `/instructor/workshops/${w.id}`, textContent: w.name });
+    link.setAttribute('aria-label', `${w.name}, code ${w.code}, ${opens}`);
+    return el('li', { className: 'ws-workshop' }, link, el('span', { className: 'ws-code', textContent: w.code }), el('span', { className: 'ws-sub ws-opens', textContent: opens }), el('span', { className: 'ws-sub', textContent: state }), change, remove);
   });
   return el('section', { className: 'ws-card', id: 'ws-workshops' }, el('h2', { textContent: 'Workshops' }), workshops.length ? el('ul', { className: 'ws-list' }, ...items) : el('p', { className: 'ws-sub', textContent: 'None yet.' }));
 }
