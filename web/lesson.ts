@@ -48,6 +48,14 @@ let queued = false;
 let ownResets = 0;
 let restarting: Promise<void> | undefined;
 let startStep: HTMLElement | undefined;
+/**
+ * Exercises the learner tried from this page: a command run while it was the
+ * current one, or its Check pressed. Only those show why they are not done:
+ * the automatic checks also look at an exercise that just became current.
+ */
+const tried = new Set<string>();
+/** Where the learner was reading, kept for a reload (this tab only). */
+const scrollKey = `boxlab.scroll.${lessonId}`;
 
 // ---- the lesson text -------------------------------------------------------
 
@@ -76,9 +84,18 @@ function enhanceCode(root: HTMLElement): void {
   }
 }
 
+/** Code wider than the text scrolls sideways: it takes the focus then, so that the keyboard can scroll it too. */
+function scrollableCode(): void {
+  for (const pre of text.querySelectorAll('pre')) {
+    if (pre.scrollWidth > pre.clientWidth) pre.tabIndex = 0;
+    else pre.removeAttribute('tabindex');
+  }
+}
+
 function runInTerminal(code: string): void {
   const view = panel?.activeView;
   if (!view) return toast('The terminal is not ready yet.');
+  triedCurrent();
   view.link.input(code.replace(/\n+$/, '').replace(/\n/g, '\r') + '\r');
   view.focus();
 }
@@ -106,7 +123,12 @@ function renderText(data: LessonJson): void {
   nodes.push(nav);
   text.replaceChildren(...nodes);
   enhanceCode(text);
+  scrollableCode();
   refreshProgress();
+  // a failure recorded for an exercise after the current one is no verdict on the learner
+  const current = currentCard();
+  for (const c of cards) if (c.status === 'failed' && c !== current) setStatus(c, 'todo');
+  if (current?.status === 'failed') tried.add(current.exercise.id);
 }
 
 function link(label: string, href: string, rel: string): HTMLAnchorElement {
@@ -154,10 +176,13 @@ function exerciseCard(exercise: ExerciseJson): Card {
 function setStatus(card: Card, status: CardStatus, reason?: string): void {
   // done stays done
   if (card.status === 'done' && status !== 'done') return;
+  const because = status === 'failed' && reason ? reason : '';
+  // the same verdict again (a recheck) changes nothing, so screen readers are not told it twice
+  if (card.root.dataset.status === status && card.reason.textContent === because) return;
   card.status = status;
   card.root.dataset.status = status;
   card.badge.textContent = STATUS_LABEL[status];
-  card.reason.textContent = status === 'failed' && reason ? reason : '';
+  card.reason.textContent = because;
   card.checkButton.disabled = status === 'checking' || Boolean(card.exercise.unavailable);
   refreshProgress();
 }
@@ -173,6 +198,7 @@ function showSolution(card: Card, html: string): void {
   const box = trusted(el('div', 'bx-solution-code'), html);
   card.solution.replaceChildren(el('h3', undefined, 'Solution'), box);
   enhanceCode(card.solution);
+  scrollableCode();
 }
 
 function refreshProgress(): void {
@@ -187,7 +213,25 @@ function refreshProgress(): void {
 
 // ---- actions ---------------------------------------------------------------
 
+/** A check's news from the live channel, as far as the learner should see it. */
+function showCheck(card: Card, status: CardStatus, trigger: 'auto' | 'demand', reason?: string): void {
+  if (status !== 'done' && trigger === 'auto') {
+    // automatic checks run twice after every command: "Checking…" each time would flicker
+    if (status === 'checking') return;
+    // and their verdict is news only on the exercise the learner is working on
+    if (card !== currentCard() || !tried.has(card.exercise.id)) return;
+  }
+  setStatus(card, status, reason);
+}
+
+/** The learner ran a command: it is a try at the current exercise. */
+function triedCurrent(): void {
+  const card = currentCard();
+  if (card) tried.add(card.exercise.id);
+}
+
 async function checkNow(card: Card): Promise<void> {
+  tried.add(card.exercise.id);
   setStatus(card, 'checking');
   try {
     const r = await lessons.check(lessonId, card.exercise.id);
@@ -308,6 +352,7 @@ async function reset(): Promise<void> {
   resetButton.disabled = true;
   busy = true;
   ownResets++;
+  tried.clear();
   showStarting('sandbox');
   try {
     const started = await lessons.reset(lessonId);
@@ -326,6 +371,7 @@ async function reset(): Promise<void> {
 /** The lesson was reset elsewhere (another tab, the instructor): show it as it is now, once. */
 function restartAfterReset(): void {
   if (busy || restarting) return;
+  tried.clear();
   restarting = reload()
     .then(start)
     .finally(() => (restarting = undefined));
@@ -346,7 +392,7 @@ function onMessage(m: LearnerMessage): void {
     if (u.lessonId !== lessonId) return;
     if (u.type === 'exercise') {
       const card = cards.find((c) => c.exercise.id === u.exerciseId);
-      if (card) setStatus(card, u.status, u.reason);
+      if (card) showCheck(card, u.status, u.trigger, u.reason);
     } else if (u.type === 'start' && queued && u.step === 'ready') {
       // the line moved to us and the lesson started: its terminal now
       void start();
@@ -410,7 +456,19 @@ function setupSplitter(): void {
   });
 }
 
+/** Back where the learner was reading before a reload; else, in a lesson under way, at the current exercise. */
+function restoreReadingPosition(): void {
+  const saved = Number(sessionStorage.getItem(scrollKey));
+  if (saved > 0) text.scrollTop = saved;
+  else if (cards.some((c) => c.status === 'done')) currentCard()?.root.scrollIntoView({ block: 'start' });
+  window.addEventListener('pagehide', () => sessionStorage.setItem(scrollKey, String(Math.round(text.scrollTop))));
+}
+
 function setupKeys(): void {
+  // Enter in the terminal runs a command (capture: xterm.js stops the event)
+  term.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') triedCurrent();
+  }, true);
   const shortcuts = document.getElementById('shortcuts') as HTMLDialogElement;
   document.getElementById('shortcuts-button')!.addEventListener('click', () => shortcuts.showModal());
   // capture: the terminal must not see these keys
@@ -450,6 +508,7 @@ Object.assign(window, {
 async function main(): Promise<void> {
   setupSplitter();
   setupKeys();
+  new ResizeObserver(scrollableCode).observe(text);
   resetButton.addEventListener('click', () => void reset());
   try {
     await reload();
@@ -460,6 +519,7 @@ async function main(): Promise<void> {
   }
   titleEl.textContent = lesson!.title;
   document.title = `${lesson!.title} · boxlab`;
+  restoreReadingPosition();
   new LearnerChannel(onMessage, () => {
     // updates sent while the channel was down are lost: read the state afresh
     ownResets = 0;

@@ -30,7 +30,7 @@ export interface WorkshopRoutesDeps {
   ownership: Ownership;
   log?: Logger;
   webDir?: string;
-  /** Where a learner goes once in a workshop (the lesson catalogue). */
+  /** Where a learner goes once in a workshop (default: the workshop's first lesson; a resume link, the lesson catalogue). */
   learnerHome?: string;
   /** The URL learners reach the server by (--public-url): join and resume links use it. */
   publicUrl?: string;
@@ -103,6 +103,8 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   // the public URL when there is one (behind a proxy the request's own host is the proxy's view)
   const base = (req: Request) => deps.publicUrl?.replace(/\/$/, '') || `${req.protocol}://${req.get('host')}`;
   const resumeUrl = (req: Request, w: Workshop, learnerId: string) => `${base(req)}/r/${w.id}/${auth.resumeToken(w.id, learnerId)}`;
+  // "Start the lessons" opens the first one: the catalogue would be one click short of it
+  const home = (w: Workshop) => deps.learnerHome ?? (w.lessons[0] ? `/lessons/${encodeURIComponent(w.lessons[0])}` : '/');
   const summary = (w: Workshop) => ({ ...workshopView(w), learners: store.members(w.id).length });
 
   // ---- the instructor
@@ -232,7 +234,7 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
       try {
         const { member, rejoined } = workshops.join(w.id, learner, name);
         deps.log?.info({ workshop: w.id, learner, rejoined }, 'learner joined');
-        res.status(rejoined ? 200 : 201).json({ workshop: { id: w.id, name: w.name, lessons: w.lessons }, name: member.name, resumeUrl: resumeUrl(req, w, learner), home: deps.learnerHome ?? '/' });
+        res.status(rejoined ? 200 : 201).json({ workshop: { id: w.id, name: w.name, lessons: w.lessons }, name: member.name, resumeUrl: resumeUrl(req, w, learner), home: home(w) });
       } catch (err) {
         if (err instanceof JoinError) throw new HttpError(JOIN_STATUS[err.code], err.message);
         throw err;
@@ -246,7 +248,7 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
     const member = store.membershipsOf(learner)[0];
     const w = member && store.get(member.workshopId);
     if (!member || !w) return void res.json({ workshop: null });
-    res.json({ workshop: { id: w.id, name: w.name, lessons: w.lessons, endsAt: w.endsAt, endedAt: w.endedAt }, name: member.name, resumeUrl: resumeUrl(req, w, learner), home: deps.learnerHome ?? '/' });
+    res.json({ workshop: { id: w.id, name: w.name, lessons: w.lessons, endsAt: w.endsAt, endedAt: w.endedAt }, name: member.name, resumeUrl: resumeUrl(req, w, learner), home: home(w) });
   });
 
   // A resume link: the learner's identity on this device, then their page.

@@ -44,14 +44,16 @@ export class TerminalPanel {
 
   constructor(private readonly options: TerminalPanelOptions) {
     this.element = el('div', 'bx-panel');
-    this.tabBar = el('div', 'bx-tabs');
+    // the tabs are a tablist; the "+" beside them is a button, which a tablist may not hold
+    const bar = el('div', 'bx-tabs');
+    this.tabBar = el('div', 'bx-tablist');
     this.tabBar.setAttribute('role', 'tablist');
     this.newButton = el('button', 'bx-tab-new', '+');
     this.newButton.type = 'button';
     this.newButton.title = 'New terminal';
     this.newButton.setAttribute('aria-label', 'New terminal');
     this.newButton.addEventListener('click', () => void this.openNew());
-    this.tabBar.append(this.newButton);
+    bar.append(this.tabBar, this.newButton);
     this.screens = el('div', 'bx-screens');
     this.status = el('div', 'bx-status');
     this.status.setAttribute('role', 'status');
@@ -61,7 +63,7 @@ export class TerminalPanel {
     this.takeButton.hidden = true;
     this.takeButton.addEventListener('click', () => this.active?.view.link.take());
     this.status.append(this.statusText, this.takeButton);
-    this.element.append(this.tabBar, this.screens, this.status);
+    this.element.append(bar, this.screens, this.status);
   }
 
   get sandbox(): SandboxInfo {
@@ -114,7 +116,7 @@ export class TerminalPanel {
     screen.setAttribute('role', 'tabpanel');
     screen.hidden = true;
     this.screens.append(screen);
-    this.tabBar.insertBefore(button, this.newButton);
+    this.tabBar.append(button);
     // measured while visible, so the first fit sees a real size
     const wasHidden = screen.hidden;
     screen.hidden = false;
@@ -184,7 +186,7 @@ export class TerminalPanel {
       // keep its place in the tab order
       this.tabs.splice(this.tabs.indexOf(fresh), 1);
       this.tabs.splice(index, 0, fresh);
-      this.tabBar.insertBefore(fresh.button, this.tabs[index + 1]?.button ?? this.newButton);
+      this.tabBar.insertBefore(fresh.button, this.tabs[index + 1]?.button ?? null);
       this.activate(fresh);
     } catch (err) {
       tab.ended = true;
