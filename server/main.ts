@@ -117,7 +117,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
   if (config.trustProxy) limits.perAddress = limits.total;
   const connections = new ConnectionGuard(limits, (reason, address) => edge.refused(reason, address));
   const edge = makeEdge({
-    hosts: new HostPolicy({ listenHost: config.host, port: () => port, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) }),
+    hosts: new HostPolicy({ listenHost: config.host, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}) }),
     connections,
     admission: new Admission({
       newLearners: { burst: config.newLearnersPerAddress, perSecond: 0.2 },

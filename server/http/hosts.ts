@@ -4,14 +4,14 @@
 // sends: its own name. So every request and WebSocket upgrade must name this
 // server exactly: the address it listens on (with loopback names when it
 // listens on loopback, every address and name of the machine when it listens
-// on all of them) or the configured public URL, with the right port.
+// on all of them) or the configured public URL's name, on whatever port it
+// was reached by. A page's Origin must then be the very Host it calls, port
+// and all (or the public URL).
 import os from 'node:os';
 
 export interface HostPolicyOptions {
   /** The address the server listens on (127.0.0.1, 0.0.0.0, ::, a name). */
   listenHost: string;
-  /** The port it listens on, once known (0 asks the system for one). */
-  port: () => number;
   /** The URL learners use (join and resume links), behind a proxy for instance. */
   publicUrl?: string;
 }
@@ -37,6 +37,8 @@ export function normalizeHost(header: string, defaultPort = 80): string | undefi
 
 /** A URL's name and port as normalizeHost() spells them. */
 const hostOf = (url: URL) => normalizeHost(url.host, url.protocol === 'https:' ? 443 : 80);
+/** "name:port" -> "name". */
+const nameOf = (normal: string) => normal.slice(0, normal.lastIndexOf(':'));
 
 export class HostPolicy {
   private cached: { at: number; names: Set<string> } | undefined;
@@ -65,14 +67,19 @@ export class HostPolicy {
     return [...names];
   }
 
-  /** Name and port pairs as normalizeHost() spells them; the machine's addresses are looked up again now and then. */
+  /**
+   * The names, as normalizeHost() spells them; the machine's addresses are
+   * looked up again now and then. Any port goes with them: the port a client
+   * names is the one it reached (Docker's -p, an SSH tunnel, a proxy), not
+   * the one the server listens on, and a rebinding page cannot choose the
+   * name, which is what it would have to.
+   */
   private allowed(): Set<string> {
     const now = Date.now();
     if (this.cached && now - this.cached.at < 30_000) return this.cached.names;
-    const port = this.options.port();
-    const names = new Set(this.names().map((n) => `${n}:${port}`));
+    const names = new Set(this.names());
     const publicHost = this.publicHost();
-    if (publicHost) names.add(publicHost);
+    if (publicHost) names.add(nameOf(publicHost));
     this.cached = { at: now, names };
     return names;
   }
@@ -80,7 +87,7 @@ export class HostPolicy {
   /** Does a Host header name this server? */
   allows(host: string | undefined): boolean {
     const normal = host ? normalizeHost(host) : undefined;
-    return normal !== undefined && this.allowed().has(normal);
+    return normal !== undefined && this.allowed().has(nameOf(normal));
   }
 
   /** Does an Origin header name a page of this server (the Host the request itself names)? */
@@ -91,7 +98,7 @@ export class HostPolicy {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
       const from = hostOf(url);
       // a TLS proxy in front: the page is https, the request reaches us as http
-      return from !== undefined && this.allowed().has(from) && (from === normalizeHost(host) || from === this.publicHost());
+      return from !== undefined && this.allowed().has(nameOf(from)) && (from === normalizeHost(host) || from === this.publicHost());
     } catch {
       return false;
     }

@@ -55,8 +55,6 @@ describe('Host and Origin', () => {
       `127.0.0.2:${port}`,
       `[::ffff:127.0.0.1]:${port}`,
       `[::1].attacker.example:${port}`,
-      `127.0.0.1:${Number(port) + 1}`,
-      'localhost',
     ];
     for (const host of rebound) {
       const page = await raw(`${s.url}/api/lessons`, 'GET', { host });
@@ -66,9 +64,27 @@ describe('Host and Origin', () => {
       expect([host, made.status]).toEqual([host, 421]);
     }
     expect(s.sandboxes.count).toBe(0);
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `localhost.:${port}`, `[::1]:${port}`]) {
+    // its own names on any port: the port a client names is the one it reached (docker run -p 9000:8080, a tunnel)
+    const forwarded = [`127.0.0.1:${Number(port) + 1}`, 'localhost', 'localhost:9000'];
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `localhost.:${port}`, `[::1]:${port}`, ...forwarded]) {
       expect([host, (await raw(`${s.url}/api/lessons`, 'GET', { host })).status]).toEqual([host, 200]);
     }
+  });
+
+  it('takes a page for its own only from the very Host it calls, port and all', async () => {
+    const s = await server();
+    const learner = await s.learner();
+    const port = Number(new URL(s.url).port);
+    const host = `127.0.0.1:${port}`;
+    // another site on this machine (another port, another loopback name) is another origin
+    for (const origin of [`http://127.0.0.1:${port + 1}`, `http://localhost:${port}`, 'http://127.0.0.1', 'null']) {
+      const made = await raw(`${s.url}/api/sandboxes`, 'POST', { host, origin, cookie: learner.cookie, 'content-type': 'application/json' }, '{}');
+      expect([origin, made.status]).toEqual([origin, 403]);
+    }
+    expect(s.sandboxes.count).toBe(0);
+    const made = await raw(`${s.url}/api/sandboxes`, 'POST', { host, origin: `http://${host}`, cookie: learner.cookie, 'content-type': 'application/json' }, '{}');
+    expect(made.status).toBe(201);
+    await learner.json(`/api/sandboxes/${(JSON.parse(made.body) as { id: string }).id}`, { method: 'DELETE' });
   });
 
   it('refuses a rebound WebSocket upgrade', async () => {
