@@ -28,9 +28,11 @@ export interface ExerciseResult {
   /** An automatic check of an exercise after the current one (it is expected to fail). */
   lookahead: boolean;
   /**
-   * One of the learner's tries at the exercise: a Check press, or the first
-   * look at the current exercise after a command. Rechecks and look-aheads
-   * are the checker's own looks and never are.
+   * One of the learner's tries at the exercise: a Check press, or a look at
+   * the current exercise after a command that changed what the check sees
+   * (it passed, or failed for another reason than last time), once per
+   * command. Commands that change nothing it looks at, rechecks and
+   * look-aheads are not tries.
    */
   attempt: boolean;
   durationMs: number;
@@ -93,6 +95,8 @@ export class AutoChecker {
   /** Commands settled so far, and the one whose try at the current exercise was counted. */
   private commands = 0;
   private counted = 0;
+  /** Exercise id → the reason its last automatic look failed with. */
+  private lastReason = new Map<string, string>();
 
   constructor(private readonly options: AutoCheckerOptions) {}
 
@@ -185,8 +189,10 @@ export class AutoChecker {
     });
     const at = Date.now();
     // a command is one try however many looks it gets; a look-ahead is none
-    const attempt = trigger === 'demand' || (!lookahead && this.counted !== this.commands);
+    const changed = r.passed || this.lastReason.get(target.id) !== r.reason;
+    const attempt = trigger === 'demand' || (!lookahead && changed && this.counted !== this.commands);
     if (trigger === 'auto' && attempt) this.counted = this.commands;
+    if (trigger === 'auto' && !lookahead && !r.passed) this.lastReason.set(target.id, r.reason);
     // disposed meanwhile (the lesson was reset): this result is about a sandbox state that is gone
     if (this.stopped) return { exerciseId: target.id, passed: r.passed, reason: r.reason, newlyDone: false, trigger, lookahead, attempt: false, durationMs: r.durationMs, queuedMs: r.queuedMs, at };
     await progress.recordAttempt({ learnerId, lessonId, exerciseId: target.id, passed: r.passed, reason: r.reason, durationMs: r.durationMs, trigger, ...(lookahead ? { lookahead } : {}), counted: attempt, at });

@@ -134,6 +134,31 @@ it('tells the checks of exercises ahead of the current one to try once (they fai
   ahead.dispose();
 });
 
+it('counts a command as a try only when it changed what the check sees', async () => {
+  checker.dispose();
+  const seen: ExerciseResult[] = [];
+  const probe = new AutoChecker({
+    runner: runner(),
+    sandboxId: box,
+    learnerId: 'learner-4',
+    lessonId: 'probe',
+    exercises: [{ id: 'a', check: 'fail "state: $(cat /tmp/try-state 2>/dev/null || echo none)"' }],
+    progress,
+    settled,
+    recheckDelayMs: 0,
+    onResult: (r) => seen.push(r),
+  });
+  await probe.start();
+  for (const [i, command] of ['true', 'ls /', 'echo one > /tmp/try-state', 'true'].entries()) {
+    term.type(`${command}\r`);
+    await expect.poll(() => seen.length, { timeout: 5000 }).toBe(i + 1);
+  }
+  expect(seen.map((r) => r.reason)).toEqual(['state: none', 'state: none', 'state: one', 'state: one']);
+  expect(seen.map((r) => r.attempt)).toEqual([true, false, true, false]);
+  expect((await progress.get('learner-4', 'probe')).attempts).toEqual({ a: 2 });
+  probe.dispose();
+});
+
 it('looks quickly right after a command (one try), then a second time with retries if that failed', async () => {
   checker.dispose();
   const seen: ExerciseResult[] = [];
