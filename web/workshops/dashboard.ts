@@ -10,6 +10,11 @@ import { ask, el, request } from './request.js';
 const workshopId = /^\/instructor\/workshops\/([^/]+)$/.exec(location.pathname)?.[1] ?? '';
 const grid = document.getElementById('grid') as HTMLTableElement;
 const side = document.getElementById('side')!;
+// the grid's scroll area, a named region; reached by keyboard through its rows,
+// or, when it shows none (nobody yet, or all filtered out), itself (axe: scrollable-region-focusable)
+const gridWrap = grid.parentElement!;
+gridWrap.setAttribute('role', 'region');
+gridWrap.setAttribute('aria-label', 'Learners by exercise');
 const filter = document.getElementById('filter') as HTMLInputElement;
 const stuckOnly = document.getElementById('stuck-only') as HTMLInputElement;
 const sort = document.getElementById('sort') as HTMLSelectElement;
@@ -153,6 +158,8 @@ function draw(): void {
   const sums = totals(columns, [...rows.values()]);
   const foot = el('tfoot', {}, el('tr', {}, el('td', { textContent: 'Completed' }), el('td', { textContent: '' }), el('td', { textContent: '' }), el('td', { textContent: '' }), ...sums.map((n) => el('td', { textContent: String(n) }))));
   grid.replaceChildren(head, body, foot);
+  if (list.length) gridWrap.removeAttribute('tabindex');
+  else gridWrap.tabIndex = 0;
   if (refocus) (grid.querySelector(`tbody tr[data-learner="${CSS.escape(refocus)}"]`) as HTMLElement | null)?.focus();
   const stuckCount = [...rows.values()].filter((r) => isStuck(r, at, thresholds)).length;
   const waiting = [...rows.values()].filter((r) => r.waiting).length;
