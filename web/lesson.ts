@@ -418,6 +418,8 @@ function onMessage(m: LearnerMessage): void {
   const n = m.notice;
   if (n.type === 'message') toast(n.text, { from: n.from, sticky: true });
   else if (n.type === 'takeover') {
+    // the banner was there while it lasted; its end is said once, since the keyboard came back unasked
+    if (!n.active && !takeover.hidden) toast(`${n.by} stopped typing: your terminal is yours again.`);
     takeover.hidden = !n.active;
     takeover.textContent = n.active ? `${n.by} is typing in your terminal` : '';
   } else if (n.type === 'reset' && n.lessonId === lessonId) {

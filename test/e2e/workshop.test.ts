@@ -317,6 +317,7 @@ it('counts the learner\'s tries, shows what they used and were told, by keyboard
   await waitScreen(e, /^from-the-2-instructor$/);
   await t.click('#close-terminal');
   await expect.poll(() => e.locator('.bx-status-text').textContent(), { timeout: 10_000 }).not.toContain('watching');
+  await e.locator('.bx-toast', { hasText: 'stopped typing: your terminal is yours again' }).waitFor({ timeout: 5000 });
   await expect.poll(() => `${session.info().cols}x${session.info().rows}`, { timeout: 10_000 }).toBe(ownSize);
   await e.locator('.xterm').click();
   await e.keyboard.type('echo mine-$((2+2))-again');
