@@ -522,11 +522,13 @@ async function main(): Promise<void> {
   titleEl.textContent = lesson!.title;
   document.title = `${lesson!.title} · boxlab`;
   restoreReadingPosition();
-  new LearnerChannel(onMessage, () => {
+  const channel = new LearnerChannel(onMessage, () => {
     // updates sent while the channel was down are lost: read the state afresh
     ownResets = 0;
     void reload();
   });
+  // the start's steps (and a place in line) come on the channel: listen first, unless it is slow to open
+  await Promise.race([channel.ready, new Promise((resolve) => setTimeout(resolve, 1000))]);
   await start();
 }
 

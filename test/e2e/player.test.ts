@@ -168,6 +168,12 @@ it('keeps the terminal when the live channel reports start steps and its own res
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await route.continue();
   });
+  // the page waits for its channel to open before it starts; here the channel is the test's
+  // route, open at once, so give the route's own connection to the server time to be made
+  await page.route(/\/api\/lessons\/[^/]+\/start$/, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await route.continue();
+  });
   const held = { start: 0, reset: 0 };
   await page.routeWebSocket(/\/ws\/learner$/, (ws) => {
     const upstream = ws.connectToServer();

@@ -11,6 +11,9 @@ export class LearnerChannel {
   private delay = 500;
   private closed = false;
   private opened = false;
+  private markOpen!: () => void;
+  /** Open for the first time: what the server sends from now on reaches the page. */
+  readonly ready = new Promise<void>((resolve) => (this.markOpen = resolve));
 
   constructor(private readonly onMessage: (m: LearnerMessage) => void, private readonly onReconnect: () => void) {
     this.connect();
@@ -28,6 +31,7 @@ export class LearnerChannel {
       this.delay = 500;
       if (this.opened) this.onReconnect();
       this.opened = true;
+      this.markOpen();
     });
     ws.addEventListener('message', (e) => {
       try {
