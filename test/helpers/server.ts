@@ -47,20 +47,9 @@ export async function startTestServer(label: string, overrides: Partial<ConfigIn
   };
 }
 
-export interface SandboxJson {
-  id: string;
-  hostname: string;
-  terminals: TerminalJson[];
-}
-
-export interface TerminalJson {
-  id: string;
-  sandboxId: string;
-  cols: number;
-  rows: number;
-  viewers: number;
-  socket: string;
-}
+// the server's own declarations of what it sends
+import type { SandboxJson, TerminalJson } from '../../server/contracts/lessons.js';
+export type { SandboxJson, TerminalJson };
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string) {

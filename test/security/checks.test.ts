@@ -53,7 +53,7 @@ async function victimCheck(): Promise<{ ms: number; reason: string }> {
 async function lessonShell(): Promise<Shell> {
   const learner = await server.learner();
   const id = await start(learner);
-  const shell = await Shell.open(learner, { id, hostname: '', terminals: [] });
+  const shell = await Shell.open(learner, { id, hostname: '', createdAt: 0, terminals: [] });
   shells.push(shell);
   return shell;
 }
