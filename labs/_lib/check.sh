@@ -647,3 +647,35 @@ finally:
 print(answer)
 PY
 }
+
+# --- A Docker engine in the sandbox (lessons 7 and 8) ---
+
+# docker_answers: the sandbox's Docker engine answers on its socket.
+docker_answers() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# docker_up: starts the sandbox's engine (setup scripts) unless it answers, in
+# a session of its own so it outlives the script, and waits until it answers
+# (it takes about a second); on failure prints the end of its log.
+docker_up() {
+  docker_answers && return 0
+  setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+  local i
+  for i in $(seq 150); do docker_answers && return 0; sleep 0.2; done
+  echo "dockerd did not start; the end of /var/log/dockerd.log:"
+  tail -n 5 /var/log/dockerd.log
+  return 1
+}
+
+# docker_needed: fails the check, saying how to start it, unless the engine answers.
+docker_needed() {
+  docker_answers || fail "The Docker engine is not running: start it with dockerd >/var/log/dockerd.log 2>&1 & (or reset the lesson), then try again."
+}
+
+# container_field NAME FORMAT: a running or stopped container's field (docker inspect -f FORMAT).
+container_field() { docker inspect -f "$2" "$1" 2>/dev/null; }
+
+# container_pid NAME: the sandbox's PID of the container's first process; fails when it does not run.
+container_pid() {
+  local pid
+  pid=$(container_field "$1" '{{.State.Pid}}') && [ -n "$pid" ] && [ "$pid" != 0 ] && echo "$pid"
+}
