@@ -523,11 +523,13 @@ listeners() {
 }
 
 # http_answers HANDLE PORT: true if an HTTP server answers on localhost:PORT
-# in that namespace, on 127.0.0.1 or ::1, whatever its status (404 too).
+# in that namespace ("-" for ours), on 127.0.0.1 or ::1, whatever its status (404 too).
 http_answers() {
   local u code
+  local -a via=(in_netns "$1")
+  [ "$1" = - ] && via=()
   for u in "http://127.0.0.1:$2/" "http://[::1]:$2/"; do
-    code=$(in_netns "$1" curl -s -o /dev/null -m 2 -w '%{http_code}' "$u" 2>/dev/null)
+    code=$("${via[@]}" curl -s -o /dev/null -m 2 -w '%{http_code}' "$u" 2>/dev/null)
     [ -n "$code" ] && [ "$code" != 000 ] && return 0
   done
   return 1
