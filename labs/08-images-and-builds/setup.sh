@@ -71,6 +71,6 @@ C
 cat > Dockerfile <<'DF'
 FROM boxlab/build
 COPY hello.c /src/
-RUN tcc -o /usr/local/bin/hello /src/hello.c
-CMD ["hello"]
+RUN tcc -o /src/hello /src/hello.c
+CMD ["/src/hello"]
 DF
