@@ -16,7 +16,7 @@ containers=$(docker ps -aq)
 [ -z "$containers" ] || docker rm -f $containers >/dev/null
 images=$(docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}' | awk '$1 !~ /^(busybox|boxlab\/slim|boxlab\/build):latest$/ { print $2 }' | sort -u)
 [ -z "$images" ] || docker rmi -f $images >/dev/null 2>&1 || true
-rm -rf /root/app /root/hello /root/bundle /root/trimmed /root/trimmed.tar /root/saved /root/whiteout.txt
+rm -rf /root/app /root/hello /root/greeter /root/bundle /root/trimmed /root/trimmed.tar /root/saved /root/whiteout.txt
 
 boxlab-images
 
