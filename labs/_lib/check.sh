@@ -681,3 +681,48 @@ container_pid() {
   local pid
   pid=$(container_field "$1" '{{.State.Pid}}') && [ -n "$pid" ] && [ "$pid" != 0 ] && echo "$pid"
 }
+
+# --- Images (lesson 8). NAME is anything `docker image inspect` takes: a
+# name[:tag] (which names whatever image was last tagged so) or an id. An id
+# is the digest of the image's configuration, so an imported image (whose
+# configuration holds the date) gets a new id at every import, and a rebuilt
+# one at every build; its layers (RootFS.Layers, digests of their contents)
+# do not change: compare images by layers, and keep ids for "the same image".
+
+# image_id NAME: the id (sha256:...) that NAME names now; fails if none.
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
+
+# image_layers NAME: the image's layers (RootFS.Layers diff ids), bottom first.
+image_layers() {
+  local out
+  out=$(docker image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$1" 2>/dev/null) || return 1
+  sed '/^$/d' <<<"$out"
+}
+
+# image_based_on NAME BASE: true if NAME's layers start with all of BASE's
+# (it was built FROM BASE, or FROM an image built from BASE).
+image_based_on() {
+  local mine base
+  mine=$(image_layers "$1") && base=$(image_layers "$2") || return 1
+  [ "${mine:0:${#base}}" = "$base" ] && { [ "${#mine}" = "${#base}" ] || [ "${mine:${#base}:1}" = $'\n' ]; }
+}
+
+# image_layer_dirs NAME: the directories that hold each layer's files in the
+# engine's storage (overlay2's diff directories), bottom first, one per layer.
+image_layer_dirs() {
+  local up low
+  up=$(docker image inspect -f '{{.GraphDriver.Data.UpperDir}}' "$1" 2>/dev/null) && [ -d "$up" ] || return 1
+  low=$(docker image inspect -f '{{.GraphDriver.Data.LowerDir}}' "$1" 2>/dev/null)
+  if [ -n "$low" ] && [ "$low" != '<no value>' ]; then tr ':' '\n' <<<"$low" | tac; fi
+  printf '%s\n' "$up"
+}
+
+# image_own_layer_dirs NAME BASE: the diff directories of NAME's layers above
+# BASE's (what NAME's own build steps added), bottom first; nothing if none.
+# Fails unless NAME is based on BASE.
+image_own_layer_dirs() {
+  local n
+  image_based_on "$1" "$2" || return 1
+  n=$(image_layers "$2" | wc -l)
+  image_layer_dirs "$1" | tail -n +$((n + 1))
+}
