@@ -88,6 +88,9 @@ describe('the curriculum', async () => {
     const seven = reasons('07-docker-under-the-hood');
     expect(seven).toContainEqual(expect.stringMatching(/^mounts: a volume where a bind mount was asked -> .*is the volume .*not a bind mount/));
     expect(seven).toContainEqual(expect.stringMatching(/exited -> No container named \w+ is running/));
+    const eight = reasons('08-images-and-builds');
+    expect(eight).toContainEqual(expect.stringMatching(/^cache: .*wrong order of instructions.* -> .*copied before the dependency step runs/));
+    expect(eight).toContainEqual(expect.stringMatching(/^runc: a container that exited/));
   });
 
   it('keeps the answers out of the text a learner reads', () => {
