@@ -5,7 +5,7 @@
 set -eu
 
 docker_up
-boxlab-images >/dev/null
+boxlab-images busybox boxlab/slim >/dev/null
 # start again from nothing: a reset, or a sandbox that ran this lesson before
 for c in box capped web store sidecar alone quick slow; do docker rm -f "$c" >/dev/null 2>&1 || true; done
 docker volume rm data >/dev/null 2>&1 || true

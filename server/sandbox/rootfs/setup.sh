@@ -77,16 +77,24 @@ for spec in busybox: slim:libc6 build:libc6,libc6-dev,linux-libc-dev,libcrypt-de
 done
 install -m 755 /dev/stdin "$root/usr/local/bin/boxlab-images" <<'IMAGES'
 #!/bin/sh
-# Imports the sandbox's base images into the running Docker engine, each once:
+# boxlab-images [NAME...]: imports the sandbox's base images (all of them, or
+# those named) into the running Docker engine, each once and side by side:
 # there is no registry to pull them from (see /usr/share/boxlab/images).
 set -eu
 dir=/usr/share/boxlab/images
-load() { # TAR NAME: import unless the engine has NAME
-  docker image inspect "$2" >/dev/null 2>&1 && return 0
-  docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["sh"]' "$dir/$1" "$2" >/dev/null
-  echo "imported $2"
-}
-load busybox.tar busybox:latest
-load slim.tar boxlab/slim:latest
-load build.tar boxlab/build:latest
+[ $# -gt 0 ] || set -- busybox boxlab/slim boxlab/build
+pids=''
+for name in "$@"; do
+  case $name in
+    busybox) tar=busybox.tar ;; boxlab/slim) tar=slim.tar ;; boxlab/build) tar=build.tar ;;
+    *) echo "boxlab-images: no image $name here (busybox, boxlab/slim, boxlab/build)" >&2; exit 2 ;;
+  esac
+  docker image inspect "$name:latest" >/dev/null 2>&1 && continue
+  docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'CMD ["sh"]' "$dir/$tar" "$name:latest" >/dev/null &
+  pids="$pids $!"
+  echo "importing $name:latest"
+done
+status=0
+for pid in $pids; do wait "$pid" || status=1; done
+exit $status
 IMAGES
