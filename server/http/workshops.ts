@@ -18,6 +18,7 @@ import { apiErrors, HttpError } from './api.js';
 import { learnerOf, type Identity } from './identity.js';
 import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
+import { REPLAY_CSP } from './security.js';
 import { clientAddress, rateLimited, RateLimiter, tooMany, type RateLimit } from './rate-limit.js';
 
 export interface WorkshopRoutesDeps {
@@ -85,15 +86,16 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   const json = express.json({ limit: '16kb' });
   const instructor = deps.instructor.required();
 
-  const page = (file: string) => (_req: Request, res: Response) => {
+  const page = (file: string, csp?: string) => (_req: Request, res: Response) => {
     res.set('Cache-Control', 'no-cache');
+    if (csp) res.set('Content-Security-Policy', csp);
     res.sendFile(path.join(webDir, file), (err) => {
       if (err && !res.headersSent) res.status(503).type('text/plain').send(`the web page is not built: run "npm run build" (missing ${file})`);
     });
   };
   router.get(['/join', '/join/:code'], page('join.html'));
   router.get(['/instructor', '/instructor/'], page('instructor.html'));
-  router.get('/instructor/workshops/:id', page('dashboard.html'));
+  router.get('/instructor/workshops/:id', page('dashboard.html', REPLAY_CSP));
 
   const workshopOf = (req: Request): Workshop => {
     const w = store.get(String(req.params.id));
