@@ -11,7 +11,7 @@ import { DIST_DIR } from '../paths.js';
 import type { LessonPlayer } from '../player/player.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import { workshopView } from '../workshops/dashboard.js';
-import { toCsv } from '../workshops/export.js';
+import { commandsCsv, toCsv } from '../workshops/export.js';
 import type { Workshops } from '../workshops/index.js';
 import { JoinError, type Workshop } from '../workshops/store.js';
 import { apiErrors, HttpError } from './api.js';
@@ -205,7 +205,12 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   api.get('/workshops/:id/export.json', (req, res) => {
     const w = workshopOf(req);
     res.set('Content-Disposition', `attachment; filename="${w.code}-progress.json"`);
-    res.json({ workshop: workshopView(w), exportedAt: new Date().toISOString(), records: workshops.exportRecords(w.id) });
+    res.json({ workshop: workshopView(w), exportedAt: new Date().toISOString(), records: workshops.exportRecords(w.id), commands: workshops.exportCommands(w.id) });
+  });
+  api.get('/workshops/:id/commands.csv', (req, res) => {
+    const w = workshopOf(req);
+    res.set('Content-Disposition', `attachment; filename="${w.code}-commands.csv"`);
+    res.type('text/csv; charset=utf-8').send(commandsCsv(workshops.exportCommands(w.id)));
   });
   api.get('/workshops/:id/export.csv', (req, res) => {
     const w = workshopOf(req);

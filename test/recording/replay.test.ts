@@ -181,6 +181,13 @@ it("never gives one learner another's recording, and the instructor only their w
   expect((await teacher.fetch(`${theirs(other.id, aliceLearner)}/${rec.id}/cast`)).status).toBe(404);
   expect((await teacher.fetch(`${theirs(other.id, malloryLearner)}/${rec.id}/cast`)).status).toBe(404);
   expect((await teacher.fetch(`${theirs(other.id, malloryLearner)}/${rec.id}`)).status).toBe(404);
+  // the workshop's export has her commands (and nobody else's workshop's)
+  const exported = await teacher.json<{ commands: Array<{ learner: string; line: string }> }>(`/api/instructor/workshops/${w.id}/export.json`);
+  expect(exported.commands).toContainEqual(expect.objectContaining({ learner: 'Alice', line: 'echo secret-of-alice' }));
+  expect((await teacher.json<{ commands: unknown[] }>(`/api/instructor/workshops/${other.id}/export.json`)).commands).toEqual([]);
+  const csv = await (await teacher.fetch(`/api/instructor/workshops/${w.id}/commands.csv`)).text();
+  expect(csv.split('\r\n')[0]).toBe('learner,lesson,at,command,exercise,verdict,reason');
+  expect(csv).toContain('echo secret-of-alice');
   // the learner deletes it: gone for everyone, file and all
   expect((await alice.fetch(`/api/me/recordings/${rec.id}`, { method: 'DELETE' })).status).toBe(204);
   expect((await alice.fetch(`/api/me/recordings/${rec.id}/cast`)).status).toBe(404);

@@ -72,6 +72,7 @@ function drawHeader(): void {
   $('ws-link').textContent = `join: ${location.origin}/join/${workshop.code}`;
   ($('export-csv') as HTMLAnchorElement).href = `/api/instructor/workshops/${workshopId}/export.csv`;
   ($('export-json') as HTMLAnchorElement).href = `/api/instructor/workshops/${workshopId}/export.json`;
+  ($('export-commands') as HTMLAnchorElement).href = `/api/instructor/workshops/${workshopId}/commands.csv`;
 }
 
 function visibleRows(at: number): Row[] {
