@@ -114,7 +114,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--answers', 'then type each alternate (must pass) and near miss (must fail, with its reason) of answers.md, each in a sandbox of its own')
     .option('--jobs <n>', 'sandboxes typing answers at once (default 2)', (v) => Number(v))
     .option('--json', 'print a machine-readable report')
-    .action(async (targets: string[], opts: Record<string, unknown> & { labs?: string; solution?: string; answers?: boolean; jobs?: number; json?: boolean }) => {
+    .option('--record <dir>', 'write each lesson\'s typed session there as <lesson>.cast (asciicast v2; each check\'s verdict a marker): asciinema play it')
+    .action(async (targets: string[], opts: Record<string, unknown> & { labs?: string; solution?: string; answers?: boolean; jobs?: number; json?: boolean; record?: string }) => {
       // a server's sandboxes are never this run's: an instance of its own unless asked
       const config = configFrom({ ...opts, instance: opts.instance ?? `verify-${process.pid}`, idleTimeout: '0' });
       const { runVerify } = await import('./authoring/commands.js');

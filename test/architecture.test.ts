@@ -31,7 +31,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   // recordings: a terminal's tap and the learner's timeline; knows no HTTP, no player, no workshop
   recording: ['contracts', 'terminal', 'store', 'events', 'lifecycle', 'log'],
   metrics: [],
-  authoring: ['contracts', 'config', 'labs', 'checks', 'sandbox', 'paths', 'lifecycle', 'log'],
+  authoring: ['contracts', 'config', 'labs', 'checks', 'sandbox', 'paths', 'lifecycle', 'log', 'recording'],
   http: ['contracts', 'terminal/protocol', 'lifecycle', 'log', 'paths', 'labs', 'sandbox', 'terminal', 'checks', 'store', 'events', 'player', 'workshops', 'recording'],
   main: ['*'],
   cli: ['*'],

@@ -110,6 +110,11 @@ export class CastRecorder implements TerminalTap {
     this.note('r', `${cols}x${rows}`, 8);
   }
 
+  /** A marker at this moment (asciicast "m"), such as a check's verdict. */
+  mark(label: string): void {
+    this.note('m', label, label.length);
+  }
+
   end(): void {
     if (this.ended) return;
     this.ended = true;
