@@ -108,6 +108,19 @@ export interface TerminalExit {
   signal?: number;
 }
 
+/**
+ * Hears a terminal's traffic as the learner saw it: each output batch (as the
+ * viewers and the mirror get it), the writer's input, every size change, the
+ * end. Called on the data path: it must only take note (a recorder copies
+ * nothing and writes later, off this path).
+ */
+export interface TerminalTap {
+  output(data: Uint8Array): void;
+  input(data: Uint8Array): void;
+  resize(cols: number, rows: number): void;
+  end(): void;
+}
+
 export interface TerminalSessionOptions {
   id: string;
   sandboxId: string;
@@ -122,6 +135,8 @@ export interface TerminalSessionOptions {
   /** Output came from the shell (a long job printing is the learner's use too). */
   onOutput?: () => void;
   onError?: (err: unknown) => void;
+  /** Hears the traffic (a recording). */
+  tap?: TerminalTap;
 }
 
 const encoder = new TextEncoder();
@@ -138,6 +153,7 @@ export class TerminalSession {
 
   private readonly pty: SandboxPty;
   private readonly mirror: Mirror;
+  private readonly tap: TerminalTap | undefined;
   private readonly flow: FlowLimits;
   private readonly history: OutputHistory;
   private readonly activity: CommandActivity;
@@ -167,6 +183,7 @@ export class TerminalSession {
     this.rows = options.rows;
     this.pty = options.pty;
     this.mirror = options.mirror;
+    this.tap = options.tap;
     this.flow = { ...DEFAULT_FLOW, ...options.flow };
     this.history = new OutputHistory(this.flow.history);
     this.activity = new CommandActivity({ ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}) }, options.onError);
@@ -321,6 +338,7 @@ export class TerminalSession {
     if (this.exit) throw new TerminalError('ended', 'this terminal has ended', true);
     if (viewer !== this.writerViewer) throw new TerminalError('read-only', 'someone else is typing in this terminal; you are watching');
     this.activity.input(data);
+    this.tap?.input(data);
     // what was printed before the keystroke goes first, and its echo right after
     this.flush();
     this.echoPending = true;
@@ -373,6 +391,7 @@ export class TerminalSession {
       // the pty closed under us: its exit event is on its way
     }
     this.mirror.resize(cols, rows);
+    this.tap?.resize(cols, rows);
     for (const viewer of this.viewers) if (viewer !== from) this.sendControl(viewer, { type: 'resize', cols, rows });
   }
 
@@ -407,6 +426,7 @@ export class TerminalSession {
     this.offset += size;
     this.mirror.write(payload);
     this.history.append(payload);
+    this.tap?.output(payload);
     for (const viewer of this.viewers) {
       if (viewer.state === 'lagging') continue;
       if (viewer.state === 'live' && viewer !== this.writerViewer && viewer.unacked >= this.flow.viewerLag) {
@@ -482,6 +502,7 @@ export class TerminalSession {
     this.exit = exit;
     clearTimeout(this.batchTimer);
     this.activity.dispose();
+    this.tap?.end();
     for (const d of this.disposables) d.dispose();
     for (const viewer of this.viewers) {
       this.sendControl(viewer, { type: 'exit', ...exit });
