@@ -163,6 +163,8 @@ export class TerminalSession {
   private returnTo: Viewer | undefined;
   /** Output bytes flushed so far: the offset of the next byte. */
   private offset = 0;
+  /** The offset at the last change of size: before it, the output was written at another size. */
+  private resizedAt = 0;
   private batch: Buffer[] = [];
   private batchSize = 0;
   private batchTimer: NodeJS.Timeout | undefined;
@@ -385,6 +387,7 @@ export class TerminalSession {
     if (cols === this.cols && rows === this.rows) return;
     this.cols = cols;
     this.rows = rows;
+    this.resizedAt = this.offset;
     try {
       this.pty.resize(cols, rows);
     } catch {
@@ -456,9 +459,20 @@ export class TerminalSession {
 
   /** Sends `viewer` the screen as the mirror has it now, then what it queued meanwhile. */
   private sync(viewer: Viewer): void {
-    viewer.state = 'syncing';
     const offset = this.offset;
     const { cols, rows } = this;
+    // While the history still holds every byte since the start, at one size, those bytes are the
+    // screen (written into a blank terminal), exactly: no need to wait for the mirror, whose worker
+    // runs at idle priority and gets no CPU at all while the machine is busy (a fresh terminal's
+    // first viewer would see nothing until the load passed).
+    const whole = this.resizedAt === 0 ? this.history.since(0) : undefined;
+    if (whole) {
+      viewer.state = 'live';
+      viewer.sink.send(encodeServer({ type: 'snapshot', offset, cols, rows, data: whole }));
+      if (this.exit) viewer.sink.close(1000, 'the terminal ended');
+      return;
+    }
+    viewer.state = 'syncing';
     const done = this.mirror.snapshot().then(
       (text) => {
         this.syncs.delete(done);
