@@ -91,7 +91,7 @@ async function withServer<T>(mode: string, fn: (server: ServerProcess, dir: stri
 }
 
 /** The recordings' bytes (the server's database shares the folder and is not counted). */
-const dirBytes = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.cast.gz')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+const dirBytes = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.cast.brs') || f.endsWith('.cast.gz')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
 
 /** Disk per learner-hour alone (it needs no quiet machine). */
 export async function benchRecordingDisk(): Promise<number> {
