@@ -101,7 +101,7 @@ export const configSchema = z.object({
     /** Whose lesson terminals are recorded: every learner's, workshop members' only (the default:
      *  an instructor reviews their class; a self-paced site records nobody unasked), or nobody's. */
     mode: z.enum(['all', 'workshops', 'none']).default('workshops'),
-    /** Where the .cast.gz files go; empty: recordings/ in the data dir. */
+    /** Where the recordings' files go; empty: recordings/ in the data dir. */
     dir: z.string().default(''),
     /** Compressed bytes one terminal's recording may reach; past it the recording stops (marked). */
     terminalBytes: size.default(8 * 1024 ** 2),

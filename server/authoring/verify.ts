@@ -12,9 +12,8 @@ import type { SandboxManager } from '../sandbox/manager.js';
 import { Typist, TypingError } from './typist.js';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { Disposable } from '../lifecycle.js';
-import { CastRecorder } from '../recording/cast.js';
+import { CAST_EXT, CastRecorder, castText } from '../recording/cast.js';
 
 export interface SolutionOverride {
   text: string;
@@ -131,7 +130,7 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
     // the learner's shell opens once the lesson is set up, and finds $LESSON_ASSETS in its profile
     pty = options.sandboxes.spawnPty(box.id, ['bash', '-l'], { cols: 120, rows: 40 });
     if (options.recordDir) {
-      const rec = (recorder = new CastRecorder({ file: path.join(options.recordDir, `${lesson.id}.cast.gz`), cols: 120, rows: 40, title: `boxlab verify ${lesson.id}`, maxBytes: 64 * 1024 ** 2 }));
+      const rec = (recorder = new CastRecorder({ file: path.join(options.recordDir, `${lesson.id}${CAST_EXT}`), cols: 120, rows: 40, title: `boxlab verify ${lesson.id}`, maxBytes: 64 * 1024 ** 2 }));
       recorded = pty.onData((data) => rec.output(data));
     }
     const shell = (typist = new Typist(pty, recorder ? { onInput: (text) => recorder!.input(new TextEncoder().encode(text)) } : {}));
@@ -167,9 +166,9 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
 async function writePlainCast(recorder: CastRecorder, file: string): Promise<void> {
   recorder.end();
   await recorder.flush();
-  const gz = `${file}.gz`;
-  await writeFile(file, gunzipSync(await readFile(gz)));
-  await rm(gz, { force: true });
+  const packed = file.replace(/\.cast$/, CAST_EXT);
+  await writeFile(file, castText(await readFile(packed), packed));
+  await rm(packed, { force: true });
 }
 
 interface ExerciseContext {

@@ -4,16 +4,78 @@
 //
 // Off the terminal's hot path: the tap only notes the bytes it is handed
 // (the session allocates each batch anew, so nothing is copied) with their
-// time; a timer turns what gathered into lines, gzips them on libuv's pool
-// and appends them to the file as one gzip member (a file of members is one
-// gzip stream to every reader). So the data path pays a push, and the disk
-// a write per second at most.
-import { promises as fs } from 'node:fs';
+// time; a timer turns what gathered into lines, compresses them on libuv's
+// pool and appends them to the file as one segment. So the data path pays a
+// push, and the disk a write per second at most (a flood: one per 1 MiB).
+//
+// The file (`.cast.brs`): segments, each a 4-byte big-endian length and one
+// brotli stream (quality 1) of whole lines; `castStream` reads it back as the
+// plain .cast (and the `.cast.gz` files of gzip members that earlier versions
+// wrote). Brotli at quality 1 rather than gzip: as small as gzip's level 6
+// on a typical session, and about ten times cheaper on a flood of
+// high-entropy text such as base64, where deflate at any level spends its
+// time looking for matches that are not there (docs/benchmarks.md).
+import { createReadStream, promises as fs } from 'node:fs';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { gzip as gzipCb } from 'node:zlib';
+import { brotliCompress as brotliCompressCb, brotliDecompress as brotliDecompressCb, brotliDecompressSync, constants as zlib, createGunzip, gunzipSync } from 'node:zlib';
 import type { TerminalTap } from '../terminal/session.js';
 
-const gzip = promisify(gzipCb);
+const brotliCompress = promisify(brotliCompressCb);
+const brotliDecompress = promisify(brotliDecompressCb);
+
+/** The extension of the recordings this version writes. */
+export const CAST_EXT = '.cast.brs';
+
+async function segment(text: string): Promise<Buffer> {
+  const body = await brotliCompress(text, {
+    params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_SIZE_HINT]: text.length },
+  });
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, body]);
+}
+
+/** The segments' text, one by one; a segment cut short (a crash while writing) ends it. */
+async function* segments(file: string): AsyncGenerator<Buffer> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    for (let pos = 0; ; ) {
+      if ((await fh.read(head, 0, 4, pos)).bytesRead < 4) return;
+      const body = Buffer.alloc(head.readUInt32BE(0));
+      if ((await fh.read(body, 0, body.length, pos + 4)).bytesRead < body.length) return;
+      pos += 4 + body.length;
+      yield await brotliDecompress(body);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A recording's file as the plain .cast text (`.cast.brs`, or the gzip members of a `.cast.gz`; a part cut short by a crash ends the text there). */
+export function castStream(file: string): Readable {
+  if (file.endsWith('.gz')) {
+    const gunzip = createGunzip({ finishFlush: zlib.Z_SYNC_FLUSH });
+    const stream = createReadStream(file);
+    stream.on('error', (err) => gunzip.destroy(err));
+    return stream.pipe(gunzip);
+  }
+  return Readable.from(segments(file), { objectMode: false });
+}
+
+/** The same at once, from the file's bytes (`name` tells the format). */
+export function castText(data: Buffer, name: string): string {
+  if (name.endsWith('.gz')) return gunzipSync(data, { finishFlush: zlib.Z_SYNC_FLUSH }).toString('utf8');
+  const parts: Buffer[] = [];
+  for (let pos = 0; pos + 4 <= data.length; ) {
+    const end = pos + 4 + data.readUInt32BE(pos);
+    if (end > data.length) break;
+    parts.push(brotliDecompressSync(data.subarray(pos + 4, end)));
+    pos = end;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
 
 export interface CastHeader {
   version: 2;
@@ -66,8 +128,8 @@ export class CastRecorder implements TerminalTap {
   private stoppedWhy: string | undefined;
   private ended = false;
   private discarded = false;
-  private readonly output_ = new TextDecoder('utf-8', { fatal: false });
-  private readonly input_ = new TextDecoder('utf-8', { fatal: false });
+  private readonly output_ = new Utf8Stream();
+  private readonly input_ = new Utf8Stream();
   private readonly flushMs: number;
   private readonly flushBytes: number;
 
@@ -75,7 +137,7 @@ export class CastRecorder implements TerminalTap {
     this.now = options.now ?? (() => performance.now());
     this.t0 = this.now();
     this.flushMs = options.flushMs ?? 1000;
-    this.flushBytes = options.flushBytes ?? 256 * 1024;
+    this.flushBytes = options.flushBytes ?? 1024 * 1024;
     const header: CastHeader = {
       version: 2,
       width: options.cols,
@@ -176,7 +238,7 @@ export class CastRecorder implements TerminalTap {
   private lines(events: Array<[number, CastCode, Uint8Array | string]>): string {
     let text = '';
     for (const [at, code, data] of events) {
-      const raw = typeof data === 'string' ? data : (code === 'i' ? this.input_ : this.output_).decode(data, { stream: true });
+      const raw = typeof data === 'string' ? data : (code === 'i' ? this.input_ : this.output_).decode(data);
       if (raw === '') continue;
       const time = Math.max(this.lastTime, Math.round(at - this.t0) / 1000);
       this.lastTime = time;
@@ -185,24 +247,58 @@ export class CastRecorder implements TerminalTap {
     return text;
   }
 
-  /** Appends one gzip member; events (not the header or the stop marker) only while the caps allow. */
+  /** Appends one segment; events (not the header or the stop marker) only while the caps allow. */
   private async write(text: string, unconditional = false): Promise<void> {
     if (text === '' || this.discarded) return;
     try {
-      const gz = await gzip(text);
+      const packed = await segment(text);
       if (!unconditional) {
         if (this.stoppedWhy) return;
-        if (this.written + gz.length > this.options.maxBytes) return this.stop(`this terminal's recording reached its size cap (${this.options.maxBytes} bytes); recording stopped`);
-        if (this.options.budget && !this.options.budget(gz.length)) return this.stop("the learner's recordings reached their size cap; recording stopped");
+        if (this.written + packed.length > this.options.maxBytes) return this.stop(`this terminal's recording reached its size cap (${this.options.maxBytes} bytes); recording stopped`);
+        if (this.options.budget && !this.options.budget(packed.length)) return this.stop("the learner's recordings reached their size cap; recording stopped");
       }
       if (this.discarded) return;
-      await fs.appendFile(this.options.file, gz, { mode: 0o600 });
-      this.written += gz.length;
+      await fs.appendFile(this.options.file, packed, { mode: 0o600 });
+      this.written += packed.length;
       this.options.onWritten?.(this.written);
     } catch (err) {
       this.options.onError?.(err);
     }
   }
+}
+
+/**
+ * UTF-8 to text across batches: a sequence a batch ends inside waits for the
+ * next one. Buffer's decoder, many times faster on ASCII than TextDecoder's
+ * streaming mode; invalid bytes become U+FFFD as there.
+ */
+export class Utf8Stream {
+  private carry: Uint8Array | undefined;
+
+  decode(data: Uint8Array): string {
+    let bytes = data;
+    if (this.carry) {
+      bytes = new Uint8Array(this.carry.length + data.length);
+      bytes.set(this.carry, 0);
+      bytes.set(data, this.carry.length);
+      this.carry = undefined;
+    }
+    const cut = bytes.length - incompleteTail(bytes);
+    if (cut < bytes.length) this.carry = bytes.slice(cut);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8', 0, cut);
+  }
+}
+
+/** How many bytes at the end begin a UTF-8 sequence that the next bytes may finish. */
+function incompleteTail(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i >= 0 && i >= bytes.length - 3; i--) {
+    const b = bytes[i]!;
+    if (b < 0x80) return 0;
+    if (b < 0xc0) continue; // a continuation byte: look further back
+    const need = b >= 0xf5 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+    return bytes.length - i < need ? bytes.length - i : 0;
+  }
+  return 0;
 }
 
 /** What is wrong with a .cast's text by the asciicast v2 rules, or [] (header, event lines, times that never go back). */

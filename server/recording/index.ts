@@ -5,10 +5,9 @@
 // learner asks. Knows terminals by their tap and learners by the bus; who may
 // see a recording is decided by the routes (http/ownership.ts).
 import { randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, promises as fs, statSync } from 'node:fs';
+import { mkdirSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { constants as zlib, createGunzip } from 'node:zlib';
 import { markerLabel, type ReplayJson } from '../contracts/recordings.js';
 import type { LearnerBus, LearnerEvent } from '../events.js';
 import { DisposableStore } from '../lifecycle.js';
@@ -16,7 +15,7 @@ import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { RecordingStore, type NewTimelineEntry, type RecordingRow } from '../store/recordings.js';
 import type { TerminalTap } from '../terminal/session.js';
-import { CastRecorder } from './cast.js';
+import { CAST_EXT, CastRecorder, castStream } from './cast.js';
 
 export type RecordMode = 'all' | 'workshops' | 'none';
 
@@ -84,7 +83,7 @@ export class Recordings {
     const lesson = this.options.lessonOf(terminal.sandboxId);
     if (!lesson || !this.records(lesson.learnerId)) return undefined;
     const id = `rec-${randomBytes(8).toString('hex')}`;
-    const row: RecordingRow = { id, learnerId: lesson.learnerId, lessonId: lesson.lessonId, terminalId: terminal.id, file: `${id}.cast.gz`, cols: terminal.cols, rows: terminal.rows, startedAt: this.now(), endedAt: null, bytes: 0, stopped: null };
+    const row: RecordingRow = { id, learnerId: lesson.learnerId, lessonId: lesson.lessonId, terminalId: terminal.id, file: `${id}${CAST_EXT}`, cols: terminal.cols, rows: terminal.rows, startedAt: this.now(), endedAt: null, bytes: 0, stopped: null };
     const log = this.options.log?.child({ recording: id, terminal: terminal.id });
     const recorder = new CastRecorder({
       file: this.fileOf(row),
@@ -143,12 +142,9 @@ export class Recordings {
     });
   }
 
-  /** The plain .cast text of a recording (the file is gzip members; a member cut short by a crash ends the text there). */
+  /** The plain .cast text of a recording (a part cut short by a crash ends the text there). */
   cast(row: RecordingRow): Readable {
-    const gunzip = createGunzip({ finishFlush: zlib.Z_SYNC_FLUSH });
-    const file = createReadStream(this.fileOf(row));
-    file.on('error', (err) => gunzip.destroy(err));
-    return file.pipe(gunzip);
+    return castStream(this.fileOf(row));
   }
 
   /** The recording with its markers (the timeline of its lesson while it ran) and the commands typed in it with their verdicts. */

@@ -2,13 +2,13 @@
 // cap stops its recording (and says so in it), a learner's cap removes their
 // oldest recordings first, the retention period removes old recordings and
 // timeline entries, and the learner's request removes all of theirs.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { LearnerBus } from '../../server/events.js';
-import { castProblems, CastRecorder } from '../../server/recording/cast.js';
+import { castProblems, CastRecorder, castStream, castText, Utf8Stream } from '../../server/recording/cast.js';
+import { gzipSync } from 'node:zlib';
 import { Recordings } from '../../server/recording/index.js';
 import { openDb, type Db } from '../../server/store/db.js';
 
@@ -36,8 +36,8 @@ function recordings(options: Partial<ConstructorParameters<typeof Recordings>[0]
   return { r, bus };
 }
 
-it('writes an asciicast v2 file of gzip members, its times never going back', async () => {
-  const file = path.join(dir, 'a.cast.gz');
+it('writes an asciicast v2 file of compressed segments, its times never going back', async () => {
+  const file = path.join(dir, 'a.cast.brs');
   const rec = new CastRecorder({ file, cols: 100, rows: 30, maxBytes: 1024 ** 2, flushMs: 5 });
   rec.output(new TextEncoder().encode('hello\r\n'));
   rec.input(new TextEncoder().encode('ls\r'));
@@ -49,7 +49,7 @@ it('writes an asciicast v2 file of gzip members, its times never going back', as
   rec.output(euro.subarray(1));
   rec.end();
   await rec.flush();
-  const text = gunzipSync(readFileSync(file)).toString('utf8');
+  const text = castText(readFileSync(file), file);
   const [header, ...events] = text.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
   expect(header).toMatchObject({ version: 2, width: 100, height: 30 });
   expect(Number.isInteger((header as { timestamp: number }).timestamp)).toBe(true);
@@ -75,7 +75,7 @@ it("stops a terminal's recording at its cap, and says so in it", async () => {
   const size = statSync(r.fileOf(row!)).size;
   expect(size).toBeLessThanOrEqual(64 * 1024 + 512);
   expect(size).toBeGreaterThan(32 * 1024);
-  const text = gunzipSync(readFileSync(r.fileOf(row!))).toString('utf8');
+  const text = castText(readFileSync(r.fileOf(row!)), r.fileOf(row!));
   expect(text.trimEnd().split('\n').at(-1)).toMatch(/"m","this terminal's recording reached its size cap/);
   expect(castProblems(text)).toEqual([]);
   // more output changes nothing
@@ -154,4 +154,42 @@ it('records nobody with mode none, and only workshop members with mode workshops
   const bare = recordings({ lessonOf: () => undefined }).r;
   expect(bare.open({ id: 't', sandboxId: 's1', cols: 80, rows: 24 })).toBeUndefined();
   for (const r of [none, ws, bare]) await r.close();
+});
+
+it('reads back what a crash cut short up to the last whole segment, and the .cast.gz files earlier versions wrote', async () => {
+  const file = path.join(dir, 'b.cast.brs');
+  const rec = new CastRecorder({ file, cols: 80, rows: 24, maxBytes: 1024 ** 2, flushMs: 5 });
+  rec.output(new TextEncoder().encode('first\r\n'));
+  await rec.flush();
+  rec.output(new TextEncoder().encode('second\r\n'));
+  await rec.flush();
+  const whole = readFileSync(file);
+  writeFileSync(file, whole.subarray(0, whole.length - 3));
+  const read = async (f: string) => {
+    let text = '';
+    for await (const chunk of castStream(f)) text += String(chunk);
+    return text;
+  };
+  const cut = await read(file);
+  expect(cut).toContain('"first\\r\\n"');
+  expect(cut).not.toContain('second');
+  expect(castText(readFileSync(file), file)).toBe(cut);
+  // the older format: gzip members
+  const old = path.join(dir, 'c.cast.gz');
+  const lines = '{"version":2,"width":80,"height":24}\n[0.1,"o","old"]\n';
+  writeFileSync(old, Buffer.concat([gzipSync(lines.slice(0, 38)), gzipSync(lines.slice(38))]));
+  expect(await read(old)).toBe(lines);
+});
+
+it('decodes UTF-8 split anywhere across batches, and bad bytes as U+FFFD', () => {
+  const text = 'a€b😀c ü\r\n';
+  const bytes = new TextEncoder().encode(text);
+  for (let cut1 = 0; cut1 <= bytes.length; cut1++) {
+    for (let cut2 = cut1; cut2 <= bytes.length; cut2++) {
+      const d = new Utf8Stream();
+      expect(d.decode(bytes.subarray(0, cut1)) + d.decode(bytes.subarray(cut1, cut2)) + d.decode(bytes.subarray(cut2))).toBe(text);
+    }
+  }
+  const d = new Utf8Stream();
+  expect(d.decode(new Uint8Array([0x61, 0xe2])) + d.decode(new Uint8Array([0x62, 0xff, 0x63]))).toBe('a\ufffdb\ufffdc');
 });

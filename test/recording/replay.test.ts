@@ -7,7 +7,8 @@
 import headless from '@xterm/headless';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RecordingJson, ReplayJson } from '../../server/contracts/recordings.js';
-import { HeadlessClient } from '../helpers/terminal-client.js';
+import WebSocket from 'ws';
+import { HeadlessClient, until } from '../helpers/terminal-client.js';
 import { Learner, startTestServer, type TestServer } from '../helpers/server.js';
 
 const { Terminal } = headless;
@@ -192,5 +193,48 @@ it("never gives one learner another's recording, and the instructor only their w
   expect((await alice.fetch(`/api/me/recordings/${rec.id}`, { method: 'DELETE' })).status).toBe(204);
   expect((await alice.fetch(`/api/me/recordings/${rec.id}/cast`)).status).toBe(404);
   expect((await teacher.fetch(`${theirs(w.id, aliceLearner)}/${rec.id}/cast`)).status).toBe(404);
+  client.close();
+});
+
+it("puts the instructor's message and takeover on the replay's timeline, as markers at their moments", async () => {
+  const teacher = await instructor();
+  const w = (await (await post(teacher, '/api/instructor/workshops', { name: 'marks', lessons: ['01-namespaces'], capacity: 5 })).json()) as { id: string; code: string };
+  const carol = await server.learner();
+  expect((await post(carol, '/api/join', { code: w.code, name: 'Carol' })).status).toBe(201);
+  const carolId = server.workshops.store.members(w.id).find((m) => m.name === 'Carol')!.learnerId;
+  const { client, terminalId } = await inLesson(carol);
+  client.type('echo before-help\r');
+  await client.waitFor(/^before-help$/m);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(await (await post(teacher, `/api/instructor/workshops/${w.id}/messages`, { text: 'try unshare --uts', to: carolId })).json()).toEqual({ sent: 1 });
+  await new Promise((r) => setTimeout(r, 200));
+  // the instructor takes the keyboard over the real socket, types, and gives it back
+  const listed = await teacher.json<{ terminals: Array<{ id: string; socket: string }> }>(`/api/instructor/workshops/${w.id}/learners/${carolId}/terminals`);
+  const socket = listed.terminals.find((t) => t.id === terminalId)!.socket;
+  const take = new WebSocket(`${server.url.replace('http', 'ws')}${socket}?takeover=1`, { headers: { cookie: teacher.cookie, origin: server.url } });
+  await new Promise((resolve, reject) => {
+    take.once('open', resolve);
+    take.once('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  take.close();
+  await new Promise((resolve) => take.once('close', resolve));
+  await until(() => server.recordings.store.timeline(carolId).some((e) => e.kind === 'takeover' && e.status === 'off'), 5000, () => 'no takeover end on the timeline');
+  client.type('echo after-help\r');
+  await client.waitFor(/^after-help$/m);
+
+  const rec = await recordingOf(carol, terminalId);
+  for (const replay of [await carol.json<ReplayJson>(`/api/me/recordings/${rec.id}`), await teacher.json<ReplayJson>(`/api/instructor/workshops/${w.id}/learners/${carolId}/recordings/${rec.id}`)]) {
+    const kinds = replay.markers.map((m) => [m.entry.kind, m.label]);
+    expect(kinds).toEqual(expect.arrayContaining([['message', 'message: try unshare --uts'], ['takeover', 'instructor took over'], ['takeover', 'instructor gave back']]));
+    const at = (pred: (m: ReplayJson['markers'][number]) => boolean) => replay.markers.find(pred)!.time;
+    const message = at((m) => m.entry.kind === 'message');
+    const on = at((m) => m.entry.kind === 'takeover' && m.entry.status === 'on');
+    const off = at((m) => m.entry.kind === 'takeover' && m.entry.status === 'off');
+    const before = replay.commands.find((c) => c.line === 'echo before-help')!.time;
+    expect(before).toBeLessThan(message);
+    expect(message).toBeLessThan(on);
+    expect(on).toBeLessThan(off);
+  }
   client.close();
 });
