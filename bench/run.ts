@@ -10,6 +10,7 @@ import { benchPlayer } from './player.js';
 import { benchSandboxes } from './sandbox.js';
 import { benchTerminal } from './terminal.js';
 import { benchWorkshop } from './workshop.js';
+import { benchRecording } from './recording.js';
 
 const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['sandboxes', benchSandboxes],
@@ -20,6 +21,7 @@ const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['checks', benchChecks],
   ['player', benchPlayer],
   ['workshop', benchWorkshop],
+  ['recording', benchRecording],
 ];
 
 const only = process.argv.slice(2);

@@ -34,6 +34,10 @@ const CONFIG_FLAGS: Array<[flags: string, key: string, description: string]> = [
   ['--labs-dir <dir>', 'labsDir', 'the lessons to serve (BOXLAB_LABS, default: the labs boxlab ships)'],
   ['--instructor-secret <secret>', 'instructorSecret', 'the workshop instructor\'s secret (BOXLAB_INSTRUCTOR_SECRET, default: generated and printed at start; the variable keeps it out of ps)'],
   ['--database <file>', 'database', 'the progress database (BOXLAB_DATABASE, default: boxlab.db in the data dir)'],
+  ['--record-dir <dir>', 'recording.dir', 'where terminal recordings go (BOXLAB_RECORD_DIR, default: recordings/ in the data dir)'],
+  ['--record-terminal-size <size>', 'recording.terminalBytes', 'compressed size one terminal\'s recording may reach (BOXLAB_RECORD_TERMINAL_BYTES, default 8m)'],
+  ['--record-learner-size <size>', 'recording.learnerBytes', 'compressed size of one learner\'s recordings, oldest removed past it (BOXLAB_RECORD_LEARNER_BYTES, default 64m)'],
+  ['--record-retention <duration>', 'recording.retentionMs', 'remove recordings and timelines older than this (BOXLAB_RECORD_RETENTION, default 720h: 30 days)'],
   ['--log-level <level>', 'logLevel', 'fatal, error, warn, info, debug (BOXLAB_LOG_LEVEL, default info)'],
 ];
 
@@ -77,9 +81,12 @@ async function main(argv: string[]): Promise<void> {
     .description('A container-internals playground: lessons beside a real root shell in a Linux sandbox of your own.')
     .showHelpAfterError();
 
+  // --record is serve's alone: verify's --record names a folder
   withConfigFlags(program.command('serve', { isDefault: true }).description('start the boxlab server (builds the sandbox rootfs on first start)'))
+    .addOption(new Option('--record <mode>', 'record lesson terminals of: all learners, workshop members, none (BOXLAB_RECORD, default workshops)').choices(['all', 'workshops', 'none']))
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
+      if (opts.record !== undefined) config.recording.mode = opts.record as Config['recording']['mode'];
       const { runServer } = await import('./main.js');
       await runServer(config, { onRootfsProgress: rootfsProgressPrinter() });
     });
@@ -107,7 +114,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--answers', 'then type each alternate (must pass) and near miss (must fail, with its reason) of answers.md, each in a sandbox of its own')
     .option('--jobs <n>', 'sandboxes typing answers at once (default 2)', (v) => Number(v))
     .option('--json', 'print a machine-readable report')
-    .action(async (targets: string[], opts: Record<string, unknown> & { labs?: string; solution?: string; answers?: boolean; jobs?: number; json?: boolean }) => {
+    .option('--record <dir>', 'write each lesson\'s typed session there as <lesson>.cast (asciicast v2; each check\'s verdict a marker): asciinema play it')
+    .action(async (targets: string[], opts: Record<string, unknown> & { labs?: string; solution?: string; answers?: boolean; jobs?: number; json?: boolean; record?: string }) => {
       // a server's sandboxes are never this run's: an instance of its own unless asked
       const config = configFrom({ ...opts, instance: opts.instance ?? `verify-${process.pid}`, idleTimeout: '0' });
       const { runVerify } = await import('./authoring/commands.js');

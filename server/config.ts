@@ -96,6 +96,20 @@ export const configSchema = z.object({
     /** A prebuilt rootfs to copy on first start instead of running debootstrap (the Docker image sets it). */
     seed: z.string().default(''),
   }).prefault({}),
+  /** Terminal recordings (asciicast v2, gzip) and the timeline beside them (README: Privacy). */
+  recording: z.object({
+    /** Whose lesson terminals are recorded: every learner's, workshop members' only (the default:
+     *  an instructor reviews their class; a self-paced site records nobody unasked), or nobody's. */
+    mode: z.enum(['all', 'workshops', 'none']).default('workshops'),
+    /** Where the recordings' files go; empty: recordings/ in the data dir. */
+    dir: z.string().default(''),
+    /** Compressed bytes one terminal's recording may reach; past it the recording stops (marked). */
+    terminalBytes: size.default(8 * 1024 ** 2),
+    /** Compressed bytes of one learner's recordings; past it their oldest go first. */
+    learnerBytes: size.default(64 * 1024 ** 2),
+    /** Recordings and timeline entries older than this are removed (swept hourly). */
+    retentionMs: duration.default(30 * 24 * 3_600_000),
+  }).prefault({}),
   /** The instructor's secret for workshops; empty: a new one is generated and printed at each start. */
   instructorSecret: z.string().default(''),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -133,6 +147,11 @@ const ENV: Record<string, string> = {
   BOXLAB_SUITE: 'rootfs.suite',
   BOXLAB_ROOTFS_SEED: 'rootfs.seed',
   BOXLAB_LOG_LEVEL: 'logLevel',
+  BOXLAB_RECORD: 'recording.mode',
+  BOXLAB_RECORD_DIR: 'recording.dir',
+  BOXLAB_RECORD_TERMINAL_BYTES: 'recording.terminalBytes',
+  BOXLAB_RECORD_LEARNER_BYTES: 'recording.learnerBytes',
+  BOXLAB_RECORD_RETENTION: 'recording.retentionMs',
   BOXLAB_INSTRUCTOR_SECRET: 'instructorSecret',
 };
 
@@ -174,6 +193,7 @@ export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.
   const config = parsed.data;
   config.dataDir = path.resolve(config.dataDir);
   config.labsDir = path.resolve(config.labsDir);
+  config.recording.dir = config.recording.dir ? path.resolve(config.recording.dir) : path.join(config.dataDir, 'recordings');
   config.database = config.database ? path.resolve(config.database) : path.join(config.dataDir, 'boxlab.db');
   return config;
 }

@@ -25,8 +25,8 @@ export type LearnerEvent =
   | { type: 'hint'; learnerId: string; lessonId: string; exerciseId: string; count: number; at: number }
   | { type: 'solution'; learnerId: string; lessonId: string; exerciseId: string; at: number }
   | { type: 'reset'; learnerId: string; lessonId: string; at: number }
-  /** A line the learner entered in a terminal of the lesson's sandbox, as typed (terminal/activity.ts); never stored. */
-  | { type: 'command'; learnerId: string; lessonId: string; line: string; at: number }
+  /** A line the learner entered in a terminal of the lesson's sandbox, as typed (terminal/activity.ts); the timeline keeps it where recording is on. */
+  | { type: 'command'; learnerId: string; lessonId: string; line: string; terminalId?: string; at: number }
   /** Waiting in line for a sandbox (the server is full): the place, 0 once no longer waiting. */
   | { type: 'waiting'; learnerId: string; lessonId: string; position: number; at: number };
 
@@ -38,12 +38,14 @@ const MAX_HELD_LEARNERS = 10_000;
 export class LearnerBus {
   private readonly events: Emitter<LearnerEvent>;
   private readonly notices: KeyedEmitter<string, LearnerNotice>;
+  private readonly noticed: Emitter<{ learnerId: string; notice: LearnerNotice }>;
   // a message sent while the learner's page reloads or reconnects is not lost
   private readonly held = new Map<string, Array<Extract<LearnerNotice, { type: 'message' }>>>();
 
   constructor(onListenerError: (err: unknown) => void = () => {}) {
     this.events = new Emitter(onListenerError);
     this.notices = new KeyedEmitter(onListenerError);
+    this.noticed = new Emitter(onListenerError);
   }
 
   emit(event: LearnerEvent): void {
@@ -53,7 +55,11 @@ export class LearnerBus {
   /** Every learner's events. */
   readonly on: Event<LearnerEvent> = (listener) => this.events.event(listener);
 
+  /** Every notice sent to any learner, whether a page of theirs is open or not (the timeline keeps them). */
+  readonly onNotified: Event<{ learnerId: string; notice: LearnerNotice }> = (listener) => this.noticed.event(listener);
+
   notify(learnerId: string, notice: LearnerNotice): void {
+    this.noticed.fire({ learnerId, notice });
     if (!this.notices.has(learnerId) && notice.type === 'message') {
       const held = (this.held.get(learnerId) ?? []).filter((m) => m.at > Date.now() - HELD_MESSAGE_MS);
       held.push(notice);

@@ -29,6 +29,7 @@ import { startSandboxEngine, type EngineHooks, type SandboxManager } from './san
 import { openDb } from './store/db.js';
 import { ProgressStore } from './store/progress.js';
 import { TerminalRegistry } from './terminal/registry.js';
+import { Recordings } from './recording/index.js';
 
 export interface RunningServer {
   url: string;
@@ -41,6 +42,7 @@ export interface RunningServer {
   player: LessonPlayer;
   store: ProgressStore;
   workshops: Workshops;
+  recordings: Recordings;
   close(): Promise<void>;
 }
 
@@ -58,7 +60,9 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
     const { reason } = hostCapacity(config.limits);
     process.stderr.write(`boxlab: capacity: ${reason} (--max-sandboxes overrides)\n`);
   }
-  const terminals = new TerminalRegistry(sandboxes, { graceMs: config.terminalGraceMs, log });
+  // recordings are wired once the player (whose lesson a sandbox is) and the workshops (who is in one) exist
+  let recordings: Recordings | undefined;
+  const terminals = new TerminalRegistry(sandboxes, { graceMs: config.terminalGraceMs, log, tap: (t) => recordings?.open(t) });
   const identityKey = await loadIdentityKey(config.dataDir);
   const identity = new Identity(identityKey);
 
@@ -109,6 +113,17 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
     lessonsFor: (learner) => workshops.lessonsFor(learner) ?? catalog.lessons,
     onSandbox: (id, learner) => ownership.claim(id, learner),
   });
+  recordings = new Recordings({
+    db, bus, log,
+    dir: config.recording.dir,
+    mode: config.recording.mode,
+    terminalBytes: config.recording.terminalBytes,
+    learnerBytes: config.recording.learnerBytes,
+    retentionMs: config.recording.retentionMs,
+    lessonOf: (sandbox) => player.lessonOf(sandbox),
+    inWorkshop: (learner) => workshops.vouchesFor(learner),
+  });
+  log.info({ mode: config.recording.mode, dir: config.recording.dir }, 'terminal recording');
   sandboxes.onIdleWarning(({ id, inMs }) => player.idleWarning(id, inMs));
 
   // the edge: the names this server answers to, the sockets and the shares a client may hold
@@ -130,7 +145,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
     log,
     count: (reason) => metrics.refusal(reason),
   });
-  const app = createApp({ sandboxes, terminals, identity, ownership, player, workshops: { workshops, instructor }, edge, metrics: { route: metrics.route((req) => instructor.authorizes(req)) }, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), log });
+  const app = createApp({ sandboxes, terminals, identity, ownership, player, recordings, workshops: { workshops, instructor }, edge, metrics: { route: metrics.route((req) => instructor.authorizes(req)) }, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), log });
   if (config.trustProxy) app.set('trust proxy', true);
   const sockets = terminalSockets({ terminals, identity, ownership, edge, log });
   const learnerChannel = learnerSockets({ player, bus, identity, edge, log });
@@ -155,6 +170,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
     player,
     store,
     workshops,
+    recordings,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -163,6 +179,7 @@ export async function startServer(config: Config, hooks: EngineHooks = {}): Prom
       workshops.close();
       player.close();
       await terminals.close();
+      await recordings!.close();
       await sandboxes.close();
       db.close();
       log.info('boxlab stopped');

@@ -28,9 +28,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   events: ['contracts', 'lifecycle'],
   player: ['contracts', 'labs', 'checks', 'sandbox', 'terminal', 'store', 'events', 'lifecycle', 'log'],
   workshops: ['contracts', 'labs', 'store', 'events', 'lifecycle', 'log'],
+  // recordings: a terminal's tap and the learner's timeline; knows no HTTP, no player, no workshop
+  recording: ['contracts', 'terminal', 'store', 'events', 'lifecycle', 'log'],
   metrics: [],
-  authoring: ['contracts', 'config', 'labs', 'checks', 'sandbox', 'paths', 'lifecycle', 'log'],
-  http: ['contracts', 'terminal/protocol', 'lifecycle', 'log', 'paths', 'labs', 'sandbox', 'terminal', 'checks', 'store', 'events', 'player', 'workshops'],
+  authoring: ['contracts', 'config', 'labs', 'checks', 'sandbox', 'paths', 'lifecycle', 'log', 'recording'],
+  http: ['contracts', 'terminal/protocol', 'lifecycle', 'log', 'paths', 'labs', 'sandbox', 'terminal', 'checks', 'store', 'events', 'player', 'workshops', 'recording'],
   main: ['*'],
   cli: ['*'],
   web: ['contracts', 'terminal/protocol'],

@@ -25,6 +25,9 @@ await build({
     { in: path.join(web, 'workshops', 'instructor.ts'), out: 'instructor' },
     { in: path.join(web, 'workshops', 'dashboard.ts'), out: 'dashboard' },
     { in: path.join(web, 'workshops.css'), out: 'workshops' },
+    // the learner's recorded sessions
+    { in: path.join(web, 'history.ts'), out: 'history' },
+    { in: path.join(web, 'history.css'), out: 'history' },
   ],
   outdir: out,
   bundle: true,
@@ -37,7 +40,7 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
 });
-for (const file of ['index.html', 'lesson.html', 'sandbox.html', 'favicon.svg', 'join.html', 'instructor.html', 'dashboard.html']) copyFileSync(path.join(web, file), path.join(out, file));
+for (const file of ['index.html', 'lesson.html', 'sandbox.html', 'favicon.svg', 'join.html', 'instructor.html', 'dashboard.html', 'history.html']) copyFileSync(path.join(web, file), path.join(out, file));
 // gzipped once here, so the server sends scripts and styles compressed without compressing per request
 for (const entry of readdirSync(out, { recursive: true, withFileTypes: true })) {
   if (entry.isFile() && /\.(js|css)$/.test(entry.name)) {

@@ -1,6 +1,7 @@
 // The authoring commands: `boxlab validate` lints lessons without running
 // anything; `boxlab verify` proves their checks right in real sandboxes.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { probeHostFacts } from '../checks/probe.js';
 import type { Config } from '../config.js';
 import { lintLesson, lintScript } from '../labs/lint.js';
@@ -49,6 +50,8 @@ export interface VerifyCommandOptions {
   answers?: boolean;
   jobs?: number;
   json?: boolean;
+  /** Write each lesson's typed session into this folder as <lesson>.cast. */
+  record?: string;
   onRootfsProgress?: (p: RootfsProgress) => void;
 }
 
@@ -58,6 +61,8 @@ export async function runVerify(args: string[], opts: VerifyCommandOptions, conf
   let solution: SolutionOverride | undefined;
   if (opts.solution && opts.answers) throw new UsageError('--solution and --answers do not go together: --answers types the answers of answers.md');
   const jobs = opts.jobs ?? 2;
+  const recordDir = opts.record ? path.resolve(opts.record) : undefined;
+  if (recordDir) mkdirSync(recordDir, { recursive: true });
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs takes a number of sandboxes, 1 or more (not ${String(opts.jobs)})`);
   if (opts.solution) {
     if (selection.lessons.length !== 1 || !selection.lessons[0]!.exerciseId) {
@@ -101,7 +106,7 @@ export async function runVerify(args: string[], opts: VerifyCommandOptions, conf
         say(`${lesson.id}${exerciseId ? `/${exerciseId}` : ''}: ${lesson.title}`);
         const report = await verifyLesson(
           { lesson, ...(exerciseId ? { exerciseId } : {}), ...(solution ? { solution } : {}) },
-          { sandboxes, host, ...(catalog.library ? { library: catalog.library.text } : {}), onExercise: (_, r) => say(formatExercise(r)) },
+          { sandboxes, host, ...(catalog.library ? { library: catalog.library.text } : {}), ...(recordDir ? { recordDir } : {}), onExercise: (_, r) => say(formatExercise(r)) },
         );
         if (opts.answers && !report.error) {
           const library = catalog.library ? { library: catalog.library.text } : {};

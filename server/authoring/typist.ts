@@ -10,6 +10,8 @@ export interface TypistOptions {
   promptlessQuietMs?: number;
   /** A line that keeps printing or never returns fails after this long. */
   lineTimeoutMs?: number;
+  /** Hears what is typed (verify --record). */
+  onInput?: (text: string) => void;
 }
 
 /** A line did not come back to a prompt in time. */
@@ -27,11 +29,13 @@ export class Typist {
   private readonly quietMs: number;
   private readonly promptlessQuietMs: number;
   private readonly lineTimeoutMs: number;
+  private readonly onInput: ((text: string) => void) | undefined;
 
   constructor(private readonly pty: SandboxPty, options: TypistOptions = {}) {
     this.quietMs = options.quietMs ?? 150;
     this.promptlessQuietMs = options.promptlessQuietMs ?? 5000;
     this.lineTimeoutMs = options.lineTimeoutMs ?? 60_000;
+    this.onInput = options.onInput;
     this.subscription = pty.onData((data) => {
       this.raw = (this.raw + data.toString('utf8')).slice(-MAX_TRANSCRIPT);
       this.lastOutput = performance.now();
@@ -50,6 +54,7 @@ export class Typist {
     const started = performance.now();
     for (const line of lines) {
       const before = this.outputCount;
+      this.onInput?.(`${line}\r`);
       this.pty.write(`${line}\r`);
       await this.settle(`"${line}"`, before);
     }

@@ -10,6 +10,10 @@ import { unmetRequirements, type HostFacts } from '../labs/requirements.js';
 import type { SandboxPty } from '../sandbox/driver.js';
 import type { SandboxManager } from '../sandbox/manager.js';
 import { Typist, TypingError } from './typist.js';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Disposable } from '../lifecycle.js';
+import { CAST_EXT, CastRecorder, castText } from '../recording/cast.js';
 
 export interface SolutionOverride {
   text: string;
@@ -81,6 +85,8 @@ export interface VerifyOptions {
   /** labs/_lib/check.sh */
   library?: string;
   onExercise?: (lesson: Lesson, report: ExerciseReport) => void;
+  /** Write the session typed into this folder as <lesson>.cast (asciicast v2), each check's verdict a marker in it. */
+  recordDir?: string;
 }
 
 export async function verifyLesson(target: VerifyTarget, options: VerifyOptions): Promise<LessonReport> {
@@ -110,6 +116,8 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
   const box = await options.sandboxes.create();
   let pty: SandboxPty | undefined;
   let typist: Typist | undefined;
+  let recorder: CastRecorder | undefined;
+  let recorded: Disposable | undefined;
   try {
     try {
       const setup = await startLesson(options.sandboxes, box.id, lesson, options.library !== undefined ? { library: options.library } : {});
@@ -121,10 +129,18 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
     }
     // the learner's shell opens once the lesson is set up, and finds $LESSON_ASSETS in its profile
     pty = options.sandboxes.spawnPty(box.id, ['bash', '-l'], { cols: 120, rows: 40 });
-    const shell = (typist = new Typist(pty));
+    if (options.recordDir) {
+      const rec = (recorder = new CastRecorder({ file: path.join(options.recordDir, `${lesson.id}${CAST_EXT}`), cols: 120, rows: 40, title: `boxlab verify ${lesson.id}`, maxBytes: 64 * 1024 ** 2 }));
+      recorded = pty.onData((data) => rec.output(data));
+    }
+    const shell = (typist = new Typist(pty, recorder ? { onInput: (text) => recorder!.input(new TextEncoder().encode(text)) } : {}));
     await shell.ready();
     const env = lessonEnv();
-    const check = (ex: Exercise) => runner.check(box.id, ex.check.text, { timeoutMs: ex.timeoutMs, env });
+    const check = async (ex: Exercise) => {
+      const result = await runner.check(box.id, ex.check.text, { timeoutMs: ex.timeoutMs, env });
+      recorder?.mark(result.passed ? `✓ ${ex.id}` : `✗ ${ex.id}: ${result.reason}`);
+      return result;
+    };
 
     for (const ex of exercises.slice(0, last + 1)) {
       const verifying = !target.exerciseId || ex.id === target.exerciseId;
@@ -138,10 +154,21 @@ export async function verifyLesson(target: VerifyTarget, options: VerifyOptions)
     report.ok = report.exercises.every((e) => e.status !== 'failed' && (e.status !== 'prepared' || e.problems.length === 0));
   } finally {
     typist?.dispose();
+    recorded?.dispose();
+    if (recorder && options.recordDir) await writePlainCast(recorder, path.join(options.recordDir, `${lesson.id}.cast`));
     await pty?.terminate(500).catch(() => {}); // the sandbox is destroyed next, which ends the shell regardless
     await options.sandboxes.destroy(box.id);
   }
   return finish(report, started);
+}
+
+/** The recording, uncompressed: an author plays it with `asciinema play`. */
+async function writePlainCast(recorder: CastRecorder, file: string): Promise<void> {
+  recorder.end();
+  await recorder.flush();
+  const packed = file.replace(/\.cast$/, CAST_EXT);
+  await writeFile(file, castText(await readFile(packed), packed));
+  await rm(packed, { force: true });
 }
 
 interface ExerciseContext {

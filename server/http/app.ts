@@ -12,6 +12,8 @@ import type { Edge } from './edge.js';
 import { learnerOf, type Identity } from './identity.js';
 import { lessonRoutes } from './lessons.js';
 import { workshopRouter } from './workshops.js';
+import { recordingRouter } from './recordings.js';
+import type { Recordings } from '../recording/index.js';
 import type { Workshops } from '../workshops/index.js';
 import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
@@ -33,6 +35,8 @@ export interface AppDeps {
   /** The URL learners reach the server by, for join and resume links. */
   publicUrl?: string;
   log?: Logger;
+  /** Terminal recordings and the timeline; without it nothing is replayable. */
+  recordings?: Recordings;
   /** The built browser assets; default dist/web. */
   webDir?: string;
 }
@@ -59,6 +63,9 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   const webDir = deps.webDir ?? path.join(DIST_DIR, 'web');
+  if (deps.recordings) {
+    app.use(recordingRouter({ recordings: deps.recordings, ownership: deps.ownership, webDir, ...(deps.workshops ? { workshops: deps.workshops } : {}), ...(deps.log ? { log: deps.log } : {}) }));
+  }
   if (deps.workshops && deps.player) {
     app.use(workshopRouter({ ...deps.workshops, player: deps.player, identity: deps.identity, terminals: deps.terminals, ownership: deps.ownership, webDir, ...(deps.publicUrl ? { publicUrl: deps.publicUrl } : {}), ...(deps.log ? { log: deps.log } : {}) }));
   }

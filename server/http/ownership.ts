@@ -24,6 +24,16 @@ export class Ownership {
     return [...this.owners].filter(([, owner]) => owner === learner).map(([id]) => id);
   }
 
+  /**
+   * A recording (or timeline) of `recordedLearner`'s terminal: as their
+   * sandbox's terminals, its learner's alone ('owner': replay, download,
+   * delete); nobody else's. An instructor sees it through their workshop
+   * (http/recordings.ts: the learner must be a member), never through here.
+   */
+  replayAccess(learner: string | undefined, recordedLearner: string): Access {
+    return learner !== undefined && learner === recordedLearner ? 'owner' : 'none';
+  }
+
   access(learner: string | undefined, sandboxId: string): Access {
     return learner !== undefined && this.owners.get(sandboxId) === learner ? 'owner' : 'none';
   }

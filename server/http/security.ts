@@ -21,6 +21,10 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The pages that replay recordings (the dashboard, the learner's history): asciinema-player's
+ *  terminal is WebAssembly, which needs compiling; still no script but boxlab's own, no eval. */
+export const REPLAY_CSP = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'");
+
 export function securityHeaders() {
   return (_req: Request, res: Response, next: NextFunction) => {
     res.set({

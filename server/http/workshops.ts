@@ -11,13 +11,14 @@ import { DIST_DIR } from '../paths.js';
 import type { LessonPlayer } from '../player/player.js';
 import type { TerminalRegistry } from '../terminal/registry.js';
 import { workshopView } from '../workshops/dashboard.js';
-import { toCsv } from '../workshops/export.js';
+import { commandsCsv, toCsv } from '../workshops/export.js';
 import type { Workshops } from '../workshops/index.js';
 import { JoinError, type Workshop } from '../workshops/store.js';
 import { apiErrors, HttpError } from './api.js';
 import { learnerOf, type Identity } from './identity.js';
 import type { InstructorGate } from './instructor.js';
 import type { Ownership } from './ownership.js';
+import { REPLAY_CSP } from './security.js';
 import { clientAddress, rateLimited, RateLimiter, tooMany, type RateLimit } from './rate-limit.js';
 
 export interface WorkshopRoutesDeps {
@@ -85,15 +86,16 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   const json = express.json({ limit: '16kb' });
   const instructor = deps.instructor.required();
 
-  const page = (file: string) => (_req: Request, res: Response) => {
+  const page = (file: string, csp?: string) => (_req: Request, res: Response) => {
     res.set('Cache-Control', 'no-cache');
+    if (csp) res.set('Content-Security-Policy', csp);
     res.sendFile(path.join(webDir, file), (err) => {
       if (err && !res.headersSent) res.status(503).type('text/plain').send(`the web page is not built: run "npm run build" (missing ${file})`);
     });
   };
   router.get(['/join', '/join/:code'], page('join.html'));
   router.get(['/instructor', '/instructor/'], page('instructor.html'));
-  router.get('/instructor/workshops/:id', page('dashboard.html'));
+  router.get('/instructor/workshops/:id', page('dashboard.html', REPLAY_CSP));
 
   const workshopOf = (req: Request): Workshop => {
     const w = store.get(String(req.params.id));
@@ -203,7 +205,12 @@ export function workshopRouter(deps: WorkshopRoutesDeps): express.Router {
   api.get('/workshops/:id/export.json', (req, res) => {
     const w = workshopOf(req);
     res.set('Content-Disposition', `attachment; filename="${w.code}-progress.json"`);
-    res.json({ workshop: workshopView(w), exportedAt: new Date().toISOString(), records: workshops.exportRecords(w.id) });
+    res.json({ workshop: workshopView(w), exportedAt: new Date().toISOString(), records: workshops.exportRecords(w.id), commands: workshops.exportCommands(w.id) });
+  });
+  api.get('/workshops/:id/commands.csv', (req, res) => {
+    const w = workshopOf(req);
+    res.set('Content-Disposition', `attachment; filename="${w.code}-commands.csv"`);
+    res.type('text/csv; charset=utf-8').send(commandsCsv(workshops.exportCommands(w.id)));
   });
   api.get('/workshops/:id/export.csv', (req, res) => {
     const w = workshopOf(req);

@@ -107,6 +107,12 @@ export class LessonPlayer {
     return lesson;
   }
 
+  /** The learner and lesson a sandbox is the lesson sandbox of, if it is one. */
+  lessonOf(sandboxId: string): { learnerId: string; lessonId: string } | undefined {
+    const run = this.bySandbox.get(sandboxId);
+    return run && { learnerId: run.learnerId, lessonId: run.lessonId };
+  }
+
   /** Why this host cannot run the lesson (or check the exercise), or undefined. */
   async unavailable(what: Lesson | Exercise): Promise<string | undefined> {
     const reason = unmetRequirements(what.requires, await this.options.hostFacts());
@@ -400,7 +406,7 @@ export class LessonPlayer {
     if (!run) return;
     const settled = session.onCommandSettled(() => run.settled.fire());
     // what the learner entered, for their workshop's dashboard (the bus keeps nothing)
-    const lines = session.onLine((line) => this.options.bus.emit({ type: 'command', learnerId: run.learnerId, lessonId: run.lessonId, line, at: Date.now() }));
+    const lines = session.onLine((line) => this.options.bus.emit({ type: 'command', learnerId: run.learnerId, lessonId: run.lessonId, line, terminalId: session.id, at: Date.now() }));
     run.terminalSubs.push(settled, lines);
     // learners open and close terminals all lesson long: forget the ended ones
     session.onEnded(() => {

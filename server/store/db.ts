@@ -57,6 +57,37 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX workshop_learners_by_learner ON workshop_learners(learner_id);
   `,
+  // terminal recordings (server/recording) and the timeline on their clock: what happened in a lesson, and when
+  `
+  CREATE TABLE recordings (
+    id           TEXT PRIMARY KEY,
+    learner_id   TEXT NOT NULL,
+    lesson_id    TEXT NOT NULL,
+    terminal_id  TEXT NOT NULL,
+    file         TEXT NOT NULL,
+    cols         INTEGER NOT NULL,
+    rows         INTEGER NOT NULL,
+    started_at   INTEGER NOT NULL,
+    ended_at     INTEGER,
+    bytes        INTEGER NOT NULL DEFAULT 0,
+    stopped      TEXT
+  );
+  CREATE INDEX recordings_by_learner ON recordings(learner_id, started_at);
+  CREATE TABLE timeline (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner_id   TEXT NOT NULL,
+    lesson_id    TEXT,
+    at           INTEGER NOT NULL,
+    kind         TEXT NOT NULL,
+    exercise_id  TEXT,
+    status       TEXT,
+    reason       TEXT,
+    text         TEXT,
+    terminal_id  TEXT
+  );
+  CREATE INDEX timeline_by_learner ON timeline(learner_id, at);
+  CREATE INDEX timeline_by_age ON timeline(at);
+  `,
 ];
 
 /** Opens (creating if needed) the database at `file`, or in memory for ':memory:'. */

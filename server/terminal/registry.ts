@@ -7,7 +7,7 @@ import type { SandboxManager } from '../sandbox/manager.js';
 import { Emitter, type Disposable } from '../lifecycle.js';
 import { MirrorPool } from './mirror.js';
 import { sizeError } from './protocol.js';
-import { TerminalError, TerminalSession, type FlowLimits } from './session.js';
+import { TerminalError, TerminalSession, type FlowLimits, type TerminalTap } from './session.js';
 
 export interface TerminalRegistryOptions {
   /** A terminal with no client for this long ends. */
@@ -22,6 +22,8 @@ export interface TerminalRegistryOptions {
   /** SIGHUP-to-SIGKILL grace when a terminal is ended. */
   killGraceMs?: number;
   log?: Logger;
+  /** A tap for a new terminal's traffic (a recording), or undefined. */
+  tap?: (terminal: { id: string; sandboxId: string; cols: number; rows: number }) => TerminalTap | undefined;
 }
 
 const TOUCH_EVERY_MS = 1000;
@@ -71,6 +73,12 @@ export class TerminalRegistry {
       this.sandboxes.touch(sandboxId);
     };
     const log = this.options.log?.child({ terminal: id, sandbox: sandboxId });
+    let tap: TerminalTap | undefined;
+    try {
+      tap = this.options.tap?.({ id, sandboxId, cols: size.cols, rows: size.rows });
+    } catch (err) {
+      log?.error({ err }, 'terminal tap failed; not recorded');
+    }
     const session = new TerminalSession({
       id,
       sandboxId,
@@ -84,6 +92,7 @@ export class TerminalRegistry {
       onInput: () => touch(),
       onOutput: () => touch(),
       onError: (err) => log?.error({ err }, 'terminal listener failed'),
+      ...(tap ? { tap } : {}),
     });
     this.terminals.set(id, session);
     session.onViewers((count) => (count === 0 ? this.startGrace(session) : this.stopGrace(id)));

@@ -108,6 +108,19 @@ export interface TerminalExit {
   signal?: number;
 }
 
+/**
+ * Hears a terminal's traffic as the learner saw it: each output batch (as the
+ * viewers and the mirror get it), the writer's input, every size change, the
+ * end. Called on the data path: it must only take note (a recorder copies
+ * nothing and writes later, off this path).
+ */
+export interface TerminalTap {
+  output(data: Uint8Array): void;
+  input(data: Uint8Array): void;
+  resize(cols: number, rows: number): void;
+  end(): void;
+}
+
 export interface TerminalSessionOptions {
   id: string;
   sandboxId: string;
@@ -122,6 +135,8 @@ export interface TerminalSessionOptions {
   /** Output came from the shell (a long job printing is the learner's use too). */
   onOutput?: () => void;
   onError?: (err: unknown) => void;
+  /** Hears the traffic (a recording). */
+  tap?: TerminalTap;
 }
 
 const encoder = new TextEncoder();
@@ -138,6 +153,7 @@ export class TerminalSession {
 
   private readonly pty: SandboxPty;
   private readonly mirror: Mirror;
+  private readonly tap: TerminalTap | undefined;
   private readonly flow: FlowLimits;
   private readonly history: OutputHistory;
   private readonly activity: CommandActivity;
@@ -147,6 +163,8 @@ export class TerminalSession {
   private returnTo: Viewer | undefined;
   /** Output bytes flushed so far: the offset of the next byte. */
   private offset = 0;
+  /** The offset at the last change of size: before it, the output was written at another size. */
+  private resizedAt = 0;
   private batch: Buffer[] = [];
   private batchSize = 0;
   private batchTimer: NodeJS.Timeout | undefined;
@@ -167,6 +185,7 @@ export class TerminalSession {
     this.rows = options.rows;
     this.pty = options.pty;
     this.mirror = options.mirror;
+    this.tap = options.tap;
     this.flow = { ...DEFAULT_FLOW, ...options.flow };
     this.history = new OutputHistory(this.flow.history);
     this.activity = new CommandActivity({ ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}) }, options.onError);
@@ -321,6 +340,7 @@ export class TerminalSession {
     if (this.exit) throw new TerminalError('ended', 'this terminal has ended', true);
     if (viewer !== this.writerViewer) throw new TerminalError('read-only', 'someone else is typing in this terminal; you are watching');
     this.activity.input(data);
+    this.tap?.input(data);
     // what was printed before the keystroke goes first, and its echo right after
     this.flush();
     this.echoPending = true;
@@ -367,12 +387,14 @@ export class TerminalSession {
     if (cols === this.cols && rows === this.rows) return;
     this.cols = cols;
     this.rows = rows;
+    this.resizedAt = this.offset;
     try {
       this.pty.resize(cols, rows);
     } catch {
       // the pty closed under us: its exit event is on its way
     }
     this.mirror.resize(cols, rows);
+    this.tap?.resize(cols, rows);
     for (const viewer of this.viewers) if (viewer !== from) this.sendControl(viewer, { type: 'resize', cols, rows });
   }
 
@@ -407,6 +429,7 @@ export class TerminalSession {
     this.offset += size;
     this.mirror.write(payload);
     this.history.append(payload);
+    this.tap?.output(payload);
     for (const viewer of this.viewers) {
       if (viewer.state === 'lagging') continue;
       if (viewer.state === 'live' && viewer !== this.writerViewer && viewer.unacked >= this.flow.viewerLag) {
@@ -436,9 +459,20 @@ export class TerminalSession {
 
   /** Sends `viewer` the screen as the mirror has it now, then what it queued meanwhile. */
   private sync(viewer: Viewer): void {
-    viewer.state = 'syncing';
     const offset = this.offset;
     const { cols, rows } = this;
+    // While the history still holds every byte since the start, at one size, those bytes are the
+    // screen (written into a blank terminal), exactly: no need to wait for the mirror, whose worker
+    // runs at idle priority and gets no CPU at all while the machine is busy (a fresh terminal's
+    // first viewer would see nothing until the load passed).
+    const whole = this.resizedAt === 0 ? this.history.since(0) : undefined;
+    if (whole) {
+      viewer.state = 'live';
+      viewer.sink.send(encodeServer({ type: 'snapshot', offset, cols, rows, data: whole }));
+      if (this.exit) viewer.sink.close(1000, 'the terminal ended');
+      return;
+    }
+    viewer.state = 'syncing';
     const done = this.mirror.snapshot().then(
       (text) => {
         this.syncs.delete(done);
@@ -482,6 +516,7 @@ export class TerminalSession {
     this.exit = exit;
     clearTimeout(this.batchTimer);
     this.activity.dispose();
+    this.tap?.end();
     for (const d of this.disposables) d.dispose();
     for (const viewer of this.viewers) {
       this.sendControl(viewer, { type: 'exit', ...exit });

@@ -2,6 +2,7 @@
 // and exercise of the workshop's lessons (exercises never tried included),
 // as JSON or CSV.
 import type { Column } from '../contracts/dashboard.js';
+import type { CommandVerdict } from '../contracts/recordings.js';
 import type { Member, ProgressRecord } from './store.js';
 
 export interface ExportRecord {
@@ -33,6 +34,33 @@ export function exportRecords(members: Member[], columns: Column[], progress: Pr
       };
     }),
   );
+}
+
+/** A command a learner entered and the check verdict that followed it (store/recordings.ts), for the export. */
+export interface ExportCommand {
+  learner: string;
+  learnerId: string;
+  lesson: string | null;
+  /** ISO 8601. */
+  at: string;
+  line: string;
+  exercise: string | null;
+  verdict: string | null;
+  reason: string | null;
+}
+
+export function exportCommands(members: Member[], commandsOf: (learnerId: string) => CommandVerdict[], lessons: string[]): ExportCommand[] {
+  return members.flatMap((m) =>
+    commandsOf(m.learnerId)
+      .filter((c) => c.lessonId === null || lessons.includes(c.lessonId))
+      .map((c) => ({ learner: m.name, learnerId: m.learnerId, lesson: c.lessonId, at: new Date(c.at).toISOString(), line: c.line, exercise: c.verdict?.exerciseId ?? null, verdict: c.verdict?.status ?? null, reason: c.verdict?.reason ?? null })),
+  );
+}
+
+export function commandsCsv(commands: ExportCommand[]): string {
+  const lines = ['learner,lesson,at,command,exercise,verdict,reason'];
+  for (const c of commands) lines.push([c.learner, c.lesson, c.at, c.line, c.exercise, c.verdict, c.reason].map(csvField).join(','));
+  return `${lines.join('\r\n')}\r\n`;
 }
 
 const CSV_COLUMNS = ['learner', 'lesson', 'exercise', 'completed_at', 'attempts', 'hints_used', 'solution_revealed'] as const;

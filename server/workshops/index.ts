@@ -10,7 +10,8 @@ import type { Db } from '../store/db.js';
 import type { LessonOutline, Thresholds } from '../contracts/dashboard.js';
 import { InstructorAuth } from './auth.js';
 import { DashboardHub } from './dashboard.js';
-import { exportRecords, type ExportRecord } from './export.js';
+import { exportCommands, exportRecords, type ExportCommand, type ExportRecord } from './export.js';
+import { RecordingStore } from '../store/recordings.js';
 import { WorkshopStore, type Member, type Workshop, type WorkshopInput } from './store.js';
 
 export interface WorkshopsOptions {
@@ -118,6 +119,14 @@ export class Workshops {
     const workshop = this.store.get(workshopId);
     if (!workshop) return [];
     return exportRecords(this.store.members(workshopId), this.hub.columnsOf(workshop), this.store.progress(workshopId));
+  }
+
+  /** Each member's commands with the verdicts that followed (the timeline keeps them where recording is on). */
+  exportCommands(workshopId: string): ExportCommand[] {
+    const workshop = this.store.get(workshopId);
+    if (!workshop) return [];
+    const timeline = new RecordingStore(this.options.db);
+    return exportCommands(this.store.members(workshopId), (learner) => timeline.commands(learner), workshop.lessons);
   }
 
   close(): void {

@@ -1,10 +1,11 @@
 // `boxlab validate` and `boxlab verify` as an author runs them: the built CLI,
 // real sandboxes, solutions typed into a real shell.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { LessonReport } from '../../server/authoring/verify.js';
+import { castProblems } from '../../server/recording/cast.js';
 import { detectCgroups } from '../../server/sandbox/cgroups.js';
 import { TEST_DATA_DIR, testInstance } from '../helpers/env.js';
 import { boxlab } from '../helpers/cli.js';
@@ -102,6 +103,24 @@ describe('boxlab verify', () => {
     const accepted = await verify('--labs', FIXTURES, '01-basics/uts', '--solution', alternative, '--json');
     expect(accepted.status).toBe(0);
     expect(statuses(JSON.parse(accepted.stdout) as Report)).toEqual({ '01-basics/greet': 'prepared', '01-basics/copy': 'prepared', '01-basics/uts': 'passed' });
+  });
+
+  it('writes the session it typed as a .cast with each check a marker (--record)', async () => {
+    const dir = path.join(tmp, 'casts');
+    const r = await verify('--labs', FIXTURES, '--json', '--record', dir, '01-basics/greet');
+    expect(r.status).toBe(0);
+    const text = readFileSync(path.join(dir, '01-basics.cast'), 'utf8');
+    expect(castProblems(text)).toEqual([]);
+    const events = text.trimEnd().split('\n').slice(1).map((l) => JSON.parse(l) as [number, string, string]);
+    expect(events.filter((e) => e[1] === 'i').map((e) => e[2])).toContain('echo hello > /root/hello.txt\r');
+    const marks = events.filter((e) => e[1] === 'm').map((e) => e[2]);
+    expect(marks[0]).toMatch(/^✗ greet: There is no \/root\/hello.txt yet\.$/);
+    expect(marks.at(-1)).toBe('✓ greet');
+    // the failed check's marker comes before the solution was typed, the passing one after
+    const typedAt = events.find((e) => e[1] === 'i')![0];
+    expect(events.find((e) => e[1] === 'm')![0]).toBeLessThanOrEqual(typedAt);
+    expect(events.filter((e) => e[1] === 'm').at(-1)![0]).toBeGreaterThanOrEqual(typedAt);
+    expect(existsSync(path.join(dir, '01-basics.cast.brs'))).toBe(false);
   });
 
   it('types each answer of answers.md into a sandbox of its own: alternates must pass, near misses fail with their reason', async () => {

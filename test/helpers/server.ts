@@ -25,13 +25,16 @@ export async function startTestServer(label: string, overrides: Partial<ConfigIn
   // a database of its own unless told (other checkouts' tests share the data dir, maybe at another schema)
   const database = path.join(os.tmpdir(), `boxlab-${instance}.db`);
   // one test client is one address: the per-address shares are the security suite's to try, with their defaults (0)
-  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: TEST_DATA_DIR, database, instance, logLevel: 'silent', sandboxesPerAddress: 1000, newLearnersPerAddress: 100_000, ...overrides, rootfs: { suite: TEST_SUITE } }, {});
+  // recordings of its own too, removed with it
+  const recordings = path.join(os.tmpdir(), `boxlab-${instance}-recordings`);
+  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir: TEST_DATA_DIR, database, instance, logLevel: 'silent', sandboxesPerAddress: 1000, newLearnersPerAddress: 100_000, ...overrides, recording: { dir: recordings, ...overrides.recording }, rootfs: { suite: TEST_SUITE } }, {});
   const server = await startServer(config);
   return {
     ...server,
     async close() {
       await server.close();
       if (config.database === database) for (const suffix of ['', '-wal', '-shm']) await fs.rm(database + suffix, { force: true });
+      if (config.recording.dir === recordings) await fs.rm(recordings, { recursive: true, force: true });
     },
     instance,
     learner: () => Learner.visit(server.url),

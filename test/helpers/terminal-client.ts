@@ -160,6 +160,12 @@ export class RawClient {
     return this.messages.flatMap((m) => (m.type === 'error' ? [`${m.code}: ${m.message}`] : []));
   }
 
+  /** The screen as a terminal fed these frames holds it: the last snapshot's text, then the output after it. */
+  screen(): string {
+    const last = this.messages.findLastIndex((m) => m.type === 'snapshot');
+    return Buffer.concat(this.messages.slice(last + 1 > 0 ? last : 0).flatMap((m) => (m.type === 'output' || m.type === 'snapshot' ? [m.data] : []))).toString('utf8');
+  }
+
   /** All output bytes received, as text. */
   output(): string {
     return Buffer.concat(this.messages.flatMap((m) => (m.type === 'output' ? [m.data] : []))).toString('utf8');

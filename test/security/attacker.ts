@@ -22,7 +22,8 @@ export class Shell {
   static async open(learner: Learner, sandbox: SandboxJson): Promise<Shell> {
     const terminal = await learner.createTerminal(sandbox.id, { cols: 200, rows: 50 });
     const client = await RawClient.attach(learner, terminal.id, { cols: 200, rows: 50 });
-    await until(() => /# $/.test(plain(client.output())), 15_000, () => `no prompt; the terminal shows: ${plain(client.output()).slice(-300)}`);
+    // the prompt may come before the attach, in the screen's snapshot, or after it
+    await until(() => /# $/.test(plain(client.screen())), 15_000, () => `no prompt; the terminal shows: ${plain(client.screen()).slice(-300)}`);
     return new Shell(learner, sandbox, terminal.id, client);
   }
 

@@ -5,6 +5,8 @@
 import { cellKey, doneCount, isStuck, stuckReason, totals, type CellStatus, type Column, type DashboardMessage, type Row, type Thresholds, type WorkshopView } from '../../server/contracts/dashboard.js';
 import { socketUrl } from '../terminal/api.js';
 import { TerminalView } from '../terminal/view.js';
+import type { RecordingJson } from '../../server/contracts/recordings.js';
+import { mountReplay, type Replay } from '../replay.js';
 import { ask, el, request } from './request.js';
 
 const workshopId = /^\/instructor\/workshops\/([^/]+)$/.exec(location.pathname)?.[1] ?? '';
@@ -70,6 +72,7 @@ function drawHeader(): void {
   $('ws-link').textContent = `join: ${location.origin}/join/${workshop.code}`;
   ($('export-csv') as HTMLAnchorElement).href = `/api/instructor/workshops/${workshopId}/export.csv`;
   ($('export-json') as HTMLAnchorElement).href = `/api/instructor/workshops/${workshopId}/export.json`;
+  ($('export-commands') as HTMLAnchorElement).href = `/api/instructor/workshops/${workshopId}/commands.csv`;
 }
 
 function visibleRows(at: number): Row[] {
@@ -247,11 +250,43 @@ async function openTerminal(learnerId: string, box: HTMLElement, takeover: boole
   if (takeover) view.focus();
 }
 
+// ---- a learner's recordings (they may have left: the recordings stay)
+
+let replay: Replay | undefined;
+
+function closeReplay(): void {
+  replay?.dispose();
+  replay = undefined;
+}
+
+async function listRecordings(learnerId: string, box: HTMLElement): Promise<void> {
+  closeReplay();
+  const base = `/api/instructor/workshops/${workshopId}/learners/${learnerId}/recordings`;
+  const { recordings } = await request<{ recordings: RecordingJson[] }>('GET', base);
+  if (!recordings.length) {
+    box.replaceChildren(el('p', { className: 'ws-sub', textContent: 'No recordings of this learner.' }));
+    return;
+  }
+  const player = el('div', { className: 'bx-replay', id: 'replay' });
+  const list = el('ol', { className: 'ws-list', id: 'recordings' }, ...recordings.map((r) => {
+    const open = el('button', { type: 'button', className: 'bx-link', textContent: `${r.lessonId} · ${new Date(r.startedAt).toLocaleString()}${r.endedAt ? '' : ' (open)'}` });
+    open.dataset.recording = r.id;
+    open.addEventListener('click', async () => {
+      closeReplay();
+      replay = await mountReplay(player, `${base}/${r.id}`);
+    });
+    const download = el('a', { className: 'bx-link', href: `${base}/${r.id}/cast?download`, textContent: 'download .cast' });
+    return el('li', {}, open, ' ', download);
+  }));
+  box.replaceChildren(list, player);
+}
+
 function select(learnerId: string): void {
   selected = learnerId;
   const row = rows.get(learnerId);
   if (!row) return;
   closeTerminal();
+  closeReplay();
   side.hidden = false;
   const termBox = el('div', { className: 'ws-term', id: 'learner-terminal' });
   const watch = el('button', { type: 'button', className: 'bx-button', id: 'watch', textContent: 'Watch terminal' });
@@ -284,9 +319,13 @@ function select(learnerId: string): void {
     if (yes === null) return;
     await request('POST', `/api/instructor/workshops/${workshopId}/learners/${learnerId}/reset`, { lessonId: lesson.value });
   });
+  const recBox = el('div', { id: 'learner-recordings' });
+  const recordingsButton = el('button', { type: 'button', className: 'bx-button', id: 'show-recordings', textContent: 'Recordings' });
+  recordingsButton.addEventListener('click', () => void listRecordings(learnerId, recBox));
   const hide = el('button', { type: 'button', className: 'bx-button', id: 'close-side', textContent: 'Close', title: 'Close this panel' });
   hide.addEventListener('click', () => {
     closeTerminal();
+    closeReplay();
     selected = undefined;
     side.hidden = true;
     scheduleDraw();
@@ -298,7 +337,8 @@ function select(learnerId: string): void {
     el('div', { id: 'learner-details' }),
     el('div', { className: 'ws-row' }, text, send, sent),
     el('div', { className: 'ws-row' }, lesson, reset),
-    el('div', { className: 'ws-row' }, watch, take, stop),
+    el('div', { className: 'ws-row' }, watch, take, stop, recordingsButton),
+    recBox,
     termBox,
   );
   drawDetails(now());
@@ -325,6 +365,7 @@ Object.assign(window, {
   boxlabDashboard: {
     cell: (learnerName: string, key: string) => [...rows.values()].find((r) => r.name === learnerName)?.cells[key] ?? 'todo',
     learners: () => [...rows.values()].map((r) => ({ id: r.learnerId, name: r.name })),
+    replay: () => replay,
     screenText: () => {
       if (!view) return '';
       const buffer = view.term.buffer.active;

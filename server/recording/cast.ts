@@ -1,0 +1,333 @@
+// One terminal's recording in asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/):
+// a header line, then `[seconds, code, data]` lines: "o" output, "i" input,
+// "r" a resize ("COLSxROWS"), "m" a marker (here: why recording stopped).
+//
+// Off the terminal's hot path: the tap only notes the bytes it is handed
+// (the session allocates each batch anew, so nothing is copied) with their
+// time; a timer turns what gathered into lines, compresses them on libuv's
+// pool and appends them to the file as one segment. So the data path pays a
+// push, and the disk a write per second at most (a flood: one per 1 MiB).
+//
+// The file (`.cast.brs`): segments, each a 4-byte big-endian length and one
+// brotli stream (quality 1) of whole lines; `castStream` reads it back as the
+// plain .cast (and the `.cast.gz` files of gzip members that earlier versions
+// wrote). Brotli at quality 1 rather than gzip: as small as gzip's level 6
+// on a typical session, and about ten times cheaper on a flood of
+// high-entropy text such as base64, where deflate at any level spends its
+// time looking for matches that are not there (docs/benchmarks.md).
+import { createReadStream, promises as fs } from 'node:fs';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { brotliCompress as brotliCompressCb, brotliDecompress as brotliDecompressCb, brotliDecompressSync, constants as zlib, createGunzip, gunzipSync } from 'node:zlib';
+import type { TerminalTap } from '../terminal/session.js';
+
+const brotliCompress = promisify(brotliCompressCb);
+const brotliDecompress = promisify(brotliDecompressCb);
+
+/** The extension of the recordings this version writes. */
+export const CAST_EXT = '.cast.brs';
+
+async function segment(text: string): Promise<Buffer> {
+  const body = await brotliCompress(text, {
+    params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_SIZE_HINT]: text.length },
+  });
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(body.length, 0);
+  return Buffer.concat([head, body]);
+}
+
+/** The segments' text, one by one; a segment cut short (a crash while writing) ends it. */
+async function* segments(file: string): AsyncGenerator<Buffer> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    for (let pos = 0; ; ) {
+      if ((await fh.read(head, 0, 4, pos)).bytesRead < 4) return;
+      const body = Buffer.alloc(head.readUInt32BE(0));
+      if ((await fh.read(body, 0, body.length, pos + 4)).bytesRead < body.length) return;
+      pos += 4 + body.length;
+      yield await brotliDecompress(body);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A recording's file as the plain .cast text (`.cast.brs`, or the gzip members of a `.cast.gz`; a part cut short by a crash ends the text there). */
+export function castStream(file: string): Readable {
+  if (file.endsWith('.gz')) {
+    const gunzip = createGunzip({ finishFlush: zlib.Z_SYNC_FLUSH });
+    const stream = createReadStream(file);
+    stream.on('error', (err) => gunzip.destroy(err));
+    return stream.pipe(gunzip);
+  }
+  return Readable.from(segments(file), { objectMode: false });
+}
+
+/** The same at once, from the file's bytes (`name` tells the format). */
+export function castText(data: Buffer, name: string): string {
+  if (name.endsWith('.gz')) return gunzipSync(data, { finishFlush: zlib.Z_SYNC_FLUSH }).toString('utf8');
+  const parts: Buffer[] = [];
+  for (let pos = 0; pos + 4 <= data.length; ) {
+    const end = pos + 4 + data.readUInt32BE(pos);
+    if (end > data.length) break;
+    parts.push(brotliDecompressSync(data.subarray(pos + 4, end)));
+    pos = end;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export interface CastHeader {
+  version: 2;
+  width: number;
+  height: number;
+  /** Unix time (seconds) of the start. */
+  timestamp: number;
+  env?: Record<string, string>;
+  title?: string;
+}
+
+export type CastCode = 'o' | 'i' | 'r' | 'm';
+export type CastEvent = [time: number, code: CastCode, data: string];
+
+export interface CastRecorderOptions {
+  file: string;
+  cols: number;
+  rows: number;
+  title?: string;
+  /** Gather this long before writing. */
+  flushMs?: number;
+  /** Write sooner once this many bytes wait. */
+  flushBytes?: number;
+  /** Compressed bytes this recording may reach; then it stops, with a marker saying so. */
+  maxBytes: number;
+  /**
+   * Asked before each write with the compressed size it adds: false stops the
+   * recording (the learner's share is spent); it hears the same again once written.
+   */
+  budget?: (bytes: number) => boolean;
+  /** After each write, with the size so far. */
+  onWritten?: (bytes: number) => void;
+  onError?: (err: unknown) => void;
+  now?: () => number;
+}
+
+/** Bytes waiting past this (a disk that does not keep up) are dropped, and the recording says so. */
+const MAX_PENDING = 8 * 1024 * 1024;
+
+export class CastRecorder implements TerminalTap {
+  readonly startedAt = Date.now();
+  private readonly t0: number;
+  private readonly now: () => number;
+  private pending: Array<[number, CastCode, Uint8Array | string]> = [];
+  private pendingBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void>;
+  private written = 0;
+  private lastTime = 0;
+  private stoppedWhy: string | undefined;
+  private ended = false;
+  private discarded = false;
+  private readonly output_ = new Utf8Stream();
+  private readonly input_ = new Utf8Stream();
+  private readonly flushMs: number;
+  private readonly flushBytes: number;
+
+  constructor(private readonly options: CastRecorderOptions) {
+    this.now = options.now ?? (() => performance.now());
+    this.t0 = this.now();
+    this.flushMs = options.flushMs ?? 1000;
+    this.flushBytes = options.flushBytes ?? 1024 * 1024;
+    const header: CastHeader = {
+      version: 2,
+      width: options.cols,
+      height: options.rows,
+      timestamp: Math.floor(this.startedAt / 1000),
+      env: { TERM: 'xterm-256color', SHELL: '/bin/bash' },
+      ...(options.title ? { title: options.title } : {}),
+    };
+    this.chain = this.write(`${JSON.stringify(header)}\n`, true);
+  }
+
+  /** Compressed bytes written so far. */
+  get bytes(): number {
+    return this.written;
+  }
+
+  /** Why it stopped early, if it did. */
+  get stopped(): string | undefined {
+    return this.stoppedWhy;
+  }
+
+  output(data: Uint8Array): void {
+    this.note('o', data, data.length);
+  }
+
+  input(data: Uint8Array): void {
+    // the input frame's bytes may be a view of the socket's buffer: small, so copied
+    this.note('i', data.slice(), data.length);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.note('r', `${cols}x${rows}`, 8);
+  }
+
+  /** A marker at this moment (asciicast "m"), such as a check's verdict. */
+  mark(label: string): void {
+    this.note('m', label, label.length);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    void this.flush();
+  }
+
+  /** Stops at once and writes nothing more (its file is being removed). */
+  discard(): void {
+    this.discarded = this.ended = true;
+    clearTimeout(this.timer);
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Resolves once everything noted so far is on disk. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length > 0) {
+      const events = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.chain = this.chain.then(() => this.write(this.lines(events)));
+    }
+    // a write may queue one more (the stop marker)
+    let last: Promise<void>;
+    do {
+      last = this.chain;
+      await last;
+    } while (last !== this.chain);
+  }
+
+  private note(code: CastCode, data: Uint8Array | string, size: number): void {
+    if (this.stoppedWhy || this.ended) return;
+    if (this.pendingBytes + size > MAX_PENDING) {
+      this.stop('the disk did not keep up; recording stopped');
+      return;
+    }
+    this.pending.push([this.now(), code, data]);
+    this.pendingBytes += size;
+    if (this.pendingBytes >= this.flushBytes) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  private stop(why: string): void {
+    if (this.stoppedWhy) return;
+    this.stoppedWhy = why;
+    const events = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    events.push([this.now(), 'm', why]);
+    this.chain = this.chain.then(() => this.write(this.lines(events), true));
+  }
+
+  /** asciicast lines; times never go back, and bytes split across batches decode whole. */
+  private lines(events: Array<[number, CastCode, Uint8Array | string]>): string {
+    let text = '';
+    for (const [at, code, data] of events) {
+      const raw = typeof data === 'string' ? data : (code === 'i' ? this.input_ : this.output_).decode(data);
+      if (raw === '') continue;
+      const time = Math.max(this.lastTime, Math.round(at - this.t0) / 1000);
+      this.lastTime = time;
+      text += `${JSON.stringify([time, code, raw])}\n`;
+    }
+    return text;
+  }
+
+  /** Appends one segment; events (not the header or the stop marker) only while the caps allow. */
+  private async write(text: string, unconditional = false): Promise<void> {
+    if (text === '' || this.discarded) return;
+    try {
+      const packed = await segment(text);
+      if (!unconditional) {
+        if (this.stoppedWhy) return;
+        if (this.written + packed.length > this.options.maxBytes) return this.stop(`this terminal's recording reached its size cap (${this.options.maxBytes} bytes); recording stopped`);
+        if (this.options.budget && !this.options.budget(packed.length)) return this.stop("the learner's recordings reached their size cap; recording stopped");
+      }
+      if (this.discarded) return;
+      await fs.appendFile(this.options.file, packed, { mode: 0o600 });
+      this.written += packed.length;
+      this.options.onWritten?.(this.written);
+    } catch (err) {
+      this.options.onError?.(err);
+    }
+  }
+}
+
+/**
+ * UTF-8 to text across batches: a sequence a batch ends inside waits for the
+ * next one. Buffer's decoder, many times faster on ASCII than TextDecoder's
+ * streaming mode; invalid bytes become U+FFFD as there.
+ */
+export class Utf8Stream {
+  private carry: Uint8Array | undefined;
+
+  decode(data: Uint8Array): string {
+    let bytes = data;
+    if (this.carry) {
+      bytes = new Uint8Array(this.carry.length + data.length);
+      bytes.set(this.carry, 0);
+      bytes.set(data, this.carry.length);
+      this.carry = undefined;
+    }
+    const cut = bytes.length - incompleteTail(bytes);
+    if (cut < bytes.length) this.carry = bytes.slice(cut);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8', 0, cut);
+  }
+}
+
+/** How many bytes at the end begin a UTF-8 sequence that the next bytes may finish. */
+function incompleteTail(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i >= 0 && i >= bytes.length - 3; i--) {
+    const b = bytes[i]!;
+    if (b < 0x80) return 0;
+    if (b < 0xc0) continue; // a continuation byte: look further back
+    const need = b >= 0xf5 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+    return bytes.length - i < need ? bytes.length - i : 0;
+  }
+  return 0;
+}
+
+/** What is wrong with a .cast's text by the asciicast v2 rules, or [] (header, event lines, times that never go back). */
+export function castProblems(text: string): string[] {
+  const problems: string[] = [];
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  let header: Partial<CastHeader>;
+  try {
+    header = JSON.parse(lines[0] ?? '') as Partial<CastHeader>;
+  } catch {
+    return ['the first line is not a JSON header'];
+  }
+  if (header.version !== 2) problems.push('the header has no "version": 2');
+  if (!Number.isInteger(header.width) || header.width! <= 0) problems.push('the header has no positive integer width');
+  if (!Number.isInteger(header.height) || header.height! <= 0) problems.push('the header has no positive integer height');
+  if (header.timestamp !== undefined && !Number.isInteger(header.timestamp)) problems.push('the header timestamp is not an integer');
+  let last = 0;
+  lines.slice(1).forEach((line, i) => {
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      return problems.push(`line ${i + 2} is not JSON`);
+    }
+    if (!Array.isArray(event) || event.length !== 3 || typeof event[0] !== 'number' || typeof event[1] !== 'string' || typeof event[2] !== 'string') return problems.push(`line ${i + 2} is not [time, code, data]`);
+    if (event[0] < last) problems.push(`line ${i + 2} goes back in time (${event[0]} < ${last})`);
+    if (event[1] === 'r' && !/^\d+x\d+$/.test(event[2] as string)) problems.push(`line ${i + 2}: a resize is "COLSxROWS"`);
+    last = event[0];
+  });
+  return problems;
+}
