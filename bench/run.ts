@@ -5,6 +5,7 @@ import { meets, type BenchResult } from './result.js';
 import { benchAttacks } from './attacks.js';
 import { benchChecks } from './checks.js';
 import { benchEdge } from './edge.js';
+import { benchEngine } from './engine.js';
 import { benchPlayer } from './player.js';
 import { benchSandboxes } from './sandbox.js';
 import { benchTerminal } from './terminal.js';
@@ -16,6 +17,7 @@ const suites: Array<[string, () => Promise<BenchResult[]>]> = [
   ['terminal', benchTerminal],
   ['attacks', benchAttacks],
   ['edge', benchEdge],
+  ['engine', benchEngine],
   ['checks', benchChecks],
   ['player', benchPlayer],
   ['workshop', benchWorkshop],

@@ -76,6 +76,8 @@ extern const int policy_dropped_caps[];
 extern const size_t policy_dropped_caps_count;
 extern const int policy_denied_syscalls[];
 extern const size_t policy_denied_syscalls_count;
+extern const int policy_absent_syscalls[];
+extern const size_t policy_absent_syscalls_count;
 extern const struct devrule policy_devices[];
 extern const size_t policy_devices_count;
 /* the checker's uid and gid in the sandbox's outer user namespace */
@@ -94,6 +96,7 @@ function policyTables(p) {
 #include "policy.h"
 ${list('policy_dropped_caps', p.DROPPED_CAPABILITIES.map((c) => `CAP_${c}`))}
 ${list('policy_denied_syscalls', p.DENIED_SYSCALLS.map((s) => `SYS_${s}`))}
+${list('policy_absent_syscalls', p.ABSENT_SYSCALLS.map((s) => `SYS_${s}`))}
 const struct devrule policy_devices[] = {${devices}};
 const size_t policy_devices_count = sizeof(policy_devices) / sizeof(policy_devices[0]);
 `;

@@ -22,6 +22,7 @@ function card(lesson: CatalogueEntry, index: number): HTMLLIElement {
   const state = lesson.done === lesson.exercises ? 'done' : lesson.done > 0 ? 'started' : 'new';
   item.dataset.state = state;
   meta.append(el('span', 'bx-time', lesson.time), el('span', 'bx-card-done', `${lesson.done} of ${lesson.exercises} exercises done`));
+  if (lesson.needs.length) meta.append(el('span', 'bx-card-needs', `Needs ${lesson.needs.join(', ')}`));
   const bar = el('div', 'bx-progress bx-progress-small');
   bar.setAttribute('role', 'progressbar');
   bar.setAttribute('aria-label', `${lesson.title}: exercises done`);

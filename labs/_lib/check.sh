@@ -523,11 +523,13 @@ listeners() {
 }
 
 # http_answers HANDLE PORT: true if an HTTP server answers on localhost:PORT
-# in that namespace, on 127.0.0.1 or ::1, whatever its status (404 too).
+# in that namespace ("-" for ours), on 127.0.0.1 or ::1, whatever its status (404 too).
 http_answers() {
   local u code
+  local -a via=(in_netns "$1")
+  [ "$1" = - ] && via=()
   for u in "http://127.0.0.1:$2/" "http://[::1]:$2/"; do
-    code=$(in_netns "$1" curl -s -o /dev/null -m 2 -w '%{http_code}' "$u" 2>/dev/null)
+    code=$("${via[@]}" curl -s -o /dev/null -m 2 -w '%{http_code}' "$u" 2>/dev/null)
     [ -n "$code" ] && [ "$code" != 000 ] && return 0
   done
   return 1
@@ -646,4 +648,81 @@ finally:
             pass
 print(answer)
 PY
+}
+
+# --- A Docker engine in the sandbox (lessons 7 and 8) ---
+
+# docker_answers: the sandbox's Docker engine answers on its socket.
+docker_answers() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# docker_up: starts the sandbox's engine (setup scripts) unless it answers, in
+# a session of its own so it outlives the script, and waits until it answers
+# (it takes about a second); on failure prints the end of its log.
+docker_up() {
+  docker_answers && return 0
+  setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+  local i
+  for i in $(seq 150); do docker_answers && return 0; sleep 0.2; done
+  echo "dockerd did not start; the end of /var/log/dockerd.log:"
+  tail -n 5 /var/log/dockerd.log
+  return 1
+}
+
+# docker_needed: fails the check, saying how to start it, unless the engine answers.
+docker_needed() {
+  docker_answers || fail "The Docker engine is not running: start it with dockerd >/var/log/dockerd.log 2>&1 & (or reset the lesson), then try again."
+}
+
+# container_field NAME FORMAT: a running or stopped container's field (docker inspect -f FORMAT).
+container_field() { docker inspect -f "$2" "$1" 2>/dev/null; }
+
+# container_pid NAME: the sandbox's PID of the container's first process; fails when it does not run.
+container_pid() {
+  local pid
+  pid=$(container_field "$1" '{{.State.Pid}}') && [ -n "$pid" ] && [ "$pid" != 0 ] && echo "$pid"
+}
+
+# --- Images (lesson 8). NAME is anything `docker image inspect` takes: a
+# name[:tag] (which names whatever image was last tagged so) or an id. An id
+# is the digest of the image's configuration, so an imported image (whose
+# configuration holds the date) gets a new id at every import, and a rebuilt
+# one at every build; its layers (RootFS.Layers, digests of their contents)
+# do not change: compare images by layers, and keep ids for "the same image".
+
+# image_id NAME: the id (sha256:...) that NAME names now; fails if none.
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
+
+# image_layers NAME: the image's layers (RootFS.Layers diff ids), bottom first.
+image_layers() {
+  local out
+  out=$(docker image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$1" 2>/dev/null) || return 1
+  sed '/^$/d' <<<"$out"
+}
+
+# image_based_on NAME BASE: true if NAME's layers start with all of BASE's
+# (it was built FROM BASE, or FROM an image built from BASE).
+image_based_on() {
+  local mine base
+  mine=$(image_layers "$1") && base=$(image_layers "$2") || return 1
+  [ "${mine:0:${#base}}" = "$base" ] && { [ "${#mine}" = "${#base}" ] || [ "${mine:${#base}:1}" = $'\n' ]; }
+}
+
+# image_layer_dirs NAME: the directories that hold each layer's files in the
+# engine's storage (overlay2's diff directories), bottom first, one per layer.
+image_layer_dirs() {
+  local up low
+  up=$(docker image inspect -f '{{.GraphDriver.Data.UpperDir}}' "$1" 2>/dev/null) && [ -d "$up" ] || return 1
+  low=$(docker image inspect -f '{{.GraphDriver.Data.LowerDir}}' "$1" 2>/dev/null)
+  if [ -n "$low" ] && [ "$low" != '<no value>' ]; then tr ':' '\n' <<<"$low" | tac; fi
+  printf '%s\n' "$up"
+}
+
+# image_own_layer_dirs NAME BASE: the diff directories of NAME's layers above
+# BASE's (what NAME's own build steps added), bottom first; nothing if none.
+# Fails unless NAME is based on BASE.
+image_own_layer_dirs() {
+  local n
+  image_based_on "$1" "$2" || return 1
+  n=$(image_layers "$2" | wc -l)
+  image_layer_dirs "$1" | tail -n +$((n + 1))
 }

@@ -47,6 +47,8 @@ export interface CatalogueEntry {
   order: number;
   exercises: number;
   done: number;
+  /** What the lesson needs of the host, in words (its `requires`), met or not. */
+  needs: string[];
   unavailable?: string;
 }
 

@@ -9,6 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { EXERCISE_ID, LESSON_ID, type CatalogueEntry, type CheckJson, type ExerciseJson, type LessonJson, type Started } from '../contracts/lessons.js';
 import type { Lesson } from '../labs/model.js';
 import { renderLesson, renderSolution, type LessonView } from '../labs/render.js';
+import { describeRequirements } from '../labs/requirements.js';
 import type { Logger } from '../log.js';
 import { LessonPlayer, PlayerError, type StartOutcome } from '../player/player.js';
 import type { SandboxManager } from '../sandbox/manager.js';
@@ -85,6 +86,7 @@ export function lessonRoutes(deps: LessonRoutesDeps): express.Router {
             order: l.order,
             exercises: l.exercises.length,
             done: states[i]!.filter((s) => s.status === 'done').length,
+            needs: describeRequirements(l.requires),
             ...(unavailable ? { unavailable } : {}),
           } satisfies CatalogueEntry;
         }),

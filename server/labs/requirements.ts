@@ -17,6 +17,7 @@ export const FEATURES = {
   'time-namespaces': 'time namespaces',
   seccomp: 'seccomp filters',
   'cgroup-cpu': 'the cgroup CPU controller',
+  docker: 'a Docker engine inside the sandbox',
 } as const;
 
 export type Feature = keyof typeof FEATURES;
@@ -53,6 +54,11 @@ export function unmetRequirements(requires: Requirements, host: HostFacts): stri
   const missing = (requires.features ?? []).filter((f) => !host.features.has(f));
   if (missing.length) reasons.push(`${listOf(missing.map((f) => FEATURES[f]))}, which this host's kernel lacks`);
   return reasons.length ? `needs ${reasons.join('; and ')}` : undefined;
+}
+
+/** What `requires` asks of a host, in words, for the catalogue ("the overlay filesystem", "cgroup v2"). */
+export function describeRequirements(requires: Requirements): string[] {
+  return [...(requires.features ?? []).map((f) => FEATURES[f]), ...(requires.cgroup ? [`cgroup ${requires.cgroup}`] : [])];
 }
 
 /** Why the lesson, or one of its exercises, cannot run on this host. */

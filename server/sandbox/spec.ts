@@ -150,9 +150,12 @@ export function buildSpec(input: SpecInput): string {
   lines.push(...ownDir(path.join(input.stage, 'upper')));
   for (const dir of ['work', 'root', 'lower']) lines.push(op('mkdir', path.join(input.stage, dir), '755'));
   lines.push(op('mount-idmapped', input.rootfs, path.join(input.stage, 'lower')));
-  // relative layer paths: the sandbox's mount table shows no path of the host
+  // relative layer paths: the sandbox's mount table shows no path of the host. No nodev: the
+  // learner's mount namespace locks every flag it is given, and runc (1.1, Debian's) remounts a
+  // read-only bind of a root file (docker run --init) without carrying a locked nodev over, so it
+  // would fail; device files are walled by the devices cgroup or filter and the user namespace
   lines.push(op('chdir', input.stage));
-  lines.push(mount('overlay', root, 'overlay', 'nodev', 'lowerdir=lower,upperdir=upper,workdir=work'));
+  lines.push(mount('overlay', root, 'overlay', '', 'lowerdir=lower,upperdir=upper,workdir=work'));
   lines.push(op('chdir', '/'));
 
   lines.push(...devOps(at('dev')));
@@ -177,6 +180,8 @@ export function buildSpec(input: SpecInput): string {
   // scratch space: /tmp is a filesystem of its own (an overlay's upper dir cannot be on an overlay)
   lines.push(mount('tmpfs', at('tmp'), 'tmpfs', 'nosuid,nodev', `size=${limits.tmpBytes},mode=1777,uid=@root,gid=@root`));
   lines.push(mount('tmpfs', at('run'), 'tmpfs', 'nosuid,nodev', 'size=64m,mode=755,uid=@root,gid=@root'));
+  // a container engine's storage (dockerd's overlay2 layers) on a filesystem that can hold an upper layer
+  lines.push(mount('tmpfs', at('var/lib/docker'), 'tmpfs', '', `size=${limits.diskBytes},mode=710,uid=@root,gid=@root`));
 
   lines.push(op('fork-init'));
   // PID 1: in the learner's cgroup, its own /proc, the pivot (in a mount namespace of its own: the shim

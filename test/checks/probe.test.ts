@@ -25,6 +25,8 @@ it('finds the features this kernel has, and only those', async () => {
   expect(facts.cgroupVersion).toBe(detectCgroups().version);
   for (const f of facts.features) expect(FEATURE_NAMES).toContain(f);
   for (const f of ['veth', 'bridge', 'overlay'] as const) expect(facts.features.has(f)).toBe(true);
+  // a container engine runs in the hardened sandbox on this kernel (lessons 7 and 8 need it)
+  expect(facts.features.has('docker')).toBe(true);
   expect(facts.features.has('dummy')).toBe(hostCan('ip link add du0 type dummy'));
   expect(facts.features.has('macvlan')).toBe(hostCan('ip link add va type veth peer name vb && ip link add mv link va type macvlan'));
   expect(facts.features.has('ipvlan')).toBe(hostCan('ip link add va type veth peer name vb && ip link add iv link va type ipvlan mode l2'));

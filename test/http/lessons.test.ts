@@ -10,6 +10,7 @@ import type { LearnerEvent } from '../../server/events.js';
 import type { LearnerMessage } from '../../server/contracts/learner-channel.js';
 import { processesIn } from '../helpers/drivers.js';
 import { startTestServer, upgradeStatus, type Learner, type TestServer } from '../helpers/server.js';
+import type { CatalogueEntry } from '../../server/contracts/lessons.js';
 
 let server: TestServer;
 const events: LearnerEvent[] = [];
@@ -25,7 +26,7 @@ afterAll(async () => {
 });
 
 interface CatalogueJson {
-  lessons: Array<{ id: string; title: string; summary: string; time: string; exercises: number; done: number; unavailable?: string }>;
+  lessons: CatalogueEntry[];
 }
 interface ExerciseJson {
   kind: 'exercise';
@@ -58,7 +59,10 @@ async function solveUts(sandboxId: string): Promise<void> {
 it('lists every lesson with its summary, time and the learner\'s progress', async () => {
   const learner = await server.learner();
   const { lessons } = await learner.json<CatalogueJson>('/api/lessons');
-  expect(lessons.map((l) => l.id)).toEqual(['01-namespaces', '02-cgroups', '03-copy-on-write', '04-networking', '05-container-from-scratch', '06-privileges']);
+  expect(lessons.map((l) => l.id)).toEqual(['01-namespaces', '02-cgroups', '03-copy-on-write', '04-networking', '05-container-from-scratch', '06-privileges', '07-docker-under-the-hood', '08-images-and-builds']);
+  // the catalogue says what each needs of the host, the engine lessons a Docker engine
+  expect(lessons.find((l) => l.id === '03-copy-on-write')!.needs).toEqual(['the overlay filesystem']);
+  expect(lessons.find((l) => l.id === '07-docker-under-the-hood')!.needs).toContain('a Docker engine inside the sandbox');
   for (const l of lessons) {
     expect(l.summary.length).toBeGreaterThan(20);
     expect(l.time).toMatch(/\d+ min/);
@@ -236,6 +240,8 @@ it('says which lessons this host cannot run and why, skips broken ones, and says
     const [unavailable, available] = lessons[0]!.unavailable ? [lessons[0]!, lessons[1]!] : [lessons[1]!, lessons[0]!];
     expect(available.unavailable).toBeUndefined();
     expect(unavailable.unavailable).toMatch(/^This lesson needs cgroup v[12], and this host runs cgroup v[12]\.$/);
+    // what each needs is listed whether this host has it or not
+    expect(lessons.map((l) => l.needs)).toEqual([['cgroup v1'], ['cgroup v2']]);
     const refused = await post(learner, `/api/lessons/${unavailable.id}/start`);
     expect(refused.status).toBe(409);
     expect((await refused.json()).error).toBe(unavailable.unavailable);

@@ -81,6 +81,18 @@ describe('the curriculum', async () => {
     expect(short).toEqual([]);
   });
 
+  it('tries the mistakes an engine invites: a volume for a bind mount, a container that exited, Dockerfile instructions out of order', () => {
+    // what `boxlab verify --answers` then types, and whose reason must say so
+    const reasons = (lessonId: string) =>
+      catalog.lessons.find((l) => l.id === lessonId)!.exercises.flatMap((ex) => ex.answers.filter((a) => a.kind === 'near-miss').map((a) => `${ex.id}: ${a.title} -> ${a.reason}`));
+    const seven = reasons('07-docker-under-the-hood');
+    expect(seven).toContainEqual(expect.stringMatching(/^mounts: a volume where a bind mount was asked -> .*is the volume .*not a bind mount/));
+    expect(seven).toContainEqual(expect.stringMatching(/exited -> No container named \w+ is running/));
+    const eight = reasons('08-images-and-builds');
+    expect(eight).toContainEqual(expect.stringMatching(/^cache: .*wrong order of instructions.* -> .*copied before the dependency step runs/));
+    expect(eight).toContainEqual(expect.stringMatching(/^runc: a container that exited/));
+  });
+
   it('keeps the answers out of the text a learner reads', () => {
     for (const lesson of catalog.lessons) {
       const md = readFileSync(lesson.file, 'utf8');

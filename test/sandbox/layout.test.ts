@@ -80,9 +80,11 @@ it('lays the writable layer over an idmapped view of the shared rootfs, naming n
   expect(lines).toContain(`mount tmpfs /data/run/stage tmpfs nosuid,nodev size=${DEFAULT_LIMITS.diskBytes},mode=755`);
   expect(lines).toContain('mount-idmapped /data/rootfs/x /data/run/stage/lower');
   expect(lines).toContain('chown /data/run/stage/upper 0 0');
-  const overlay = lines.indexOf('mount overlay /data/run/stage/root overlay nodev lowerdir=lower,upperdir=upper,workdir=work');
+  const overlay = lines.indexOf('mount overlay /data/run/stage/root overlay - lowerdir=lower,upperdir=upper,workdir=work');
   expect(lines[overlay - 1]).toBe('chdir /data/run/stage');
   expect(lines).toContain(`mount tmpfs /data/run/stage/root/tmp tmpfs nosuid,nodev size=${DEFAULT_LIMITS.tmpBytes},mode=1777,uid=@root,gid=@root`);
+  // a container engine's layers need an upper layer's filesystem: not the root overlay
+  expect(lines).toContain(`mount tmpfs /data/run/stage/root/var/lib/docker tmpfs - size=${DEFAULT_LIMITS.diskBytes},mode=710,uid=@root,gid=@root`);
   expect(lines.indexOf('mount - / - rec,private -')).toBeLessThan(lines.findIndex((l) => l.startsWith('mount tmpfs')));
   // PID 1: a mount namespace of its own, /proc, the pivot, then the learner's root and a locked copy
   const init = lines.indexOf('fork-init');

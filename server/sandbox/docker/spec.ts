@@ -13,7 +13,7 @@ import { PACKAGE_ROOT } from '../../paths.js';
 import type { CgroupHost, SandboxCgroupDirs } from '../cgroups.js';
 import { CHECKS_HEADROOM } from '../cgroups.js';
 import { SANDBOX_ENV, type SandboxInfo, type SandboxLimits } from '../driver.js';
-import { DENIED_SYSCALLS, KERNEL_OBJECT_LIMITS } from '../policy.js';
+import { ABSENT_SYSCALLS, DENIED_SYSCALLS, KERNEL_OBJECT_LIMITS } from '../policy.js';
 import { buildSpec, LEASES_DIR, mount, op, type SpecCgroups } from '../spec.js';
 
 /** Ends the sessions of a terminal in a sandbox container (SIGHUP, then SIGKILL). */
@@ -59,7 +59,10 @@ export const GRANTED_CAPS = [
 export function seccompProfile(): string {
   return JSON.stringify({
     defaultAction: 'SCMP_ACT_ALLOW',
-    syscalls: [{ names: [...DENIED_SYSCALLS], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+    syscalls: [
+      { names: [...DENIED_SYSCALLS], action: 'SCMP_ACT_ERRNO', errnoRet: 1 },
+      { names: [...ABSENT_SYSCALLS], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }, // ENOSYS
+    ],
   });
 }
 

@@ -27,9 +27,9 @@
 #endif
 
 static int install_seccomp(void) {
-  const size_t N = policy_denied_syscalls_count;
+  const size_t D = policy_denied_syscalls_count, A = policy_absent_syscalls_count, N = D + A;
   struct sock_filter f[256];
-  if (N + 8 > sizeof(f) / sizeof(f[0])) { errno = E2BIG; return -1; }
+  if (N + 9 > sizeof(f) / sizeof(f[0])) { errno = E2BIG; return -1; }
   size_t i = 0;
   f[i++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
   /* another architecture's calling convention would bypass the numbers below */
@@ -40,13 +40,15 @@ static int install_seccomp(void) {
   /* the x32 ABI numbers system calls from 0x40000000 */
   f[i++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, N + 1, 0);
 #endif
+  /* after the list: ALLOW, then the EPERM return, then the ENOSYS return */
   for (size_t k = 0; k < N; k++) {
-    /* on a match jump to the EPERM return after the list */
-    f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)policy_denied_syscalls[k], (uint8_t)(N - k), 0);
+    uint32_t nr = (uint32_t)(k < D ? policy_denied_syscalls[k] : policy_absent_syscalls[k - D]);
+    f[i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, (uint8_t)(N - k + (k < D ? 0 : 1)), 0);
     i++;
   }
   f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
+  f[i++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
   struct sock_fprog fprog = {.len = (unsigned short)i, .filter = f};
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0);
 }
