@@ -63,7 +63,9 @@ it('takes a learner from the catalogue through the namespaces lesson, a reload, 
   // the catalogue: every lesson, its summary, time and progress
   await page.goto(server.url);
   await page.waitForSelector('.bx-card');
-  expect(await page.locator('.bx-card').count()).toBe(6);
+  expect(await page.locator('.bx-card').count()).toBe(8);
+  // each card says what the lesson needs of the host
+  expect(await page.locator('.bx-card[data-lesson="07-docker-under-the-hood"] .bx-card-needs').textContent()).toMatch(/^Needs a Docker engine inside the sandbox, /);
   const first = page.locator('.bx-card[data-lesson="01-namespaces"]');
   expect(await first.locator('.bx-card-summary').textContent()).toMatch(/ordinary process/);
   expect(await first.locator('.bx-card-meta').textContent()).toMatch(/40 min.*0 of 6 exercises done/);
