@@ -47,7 +47,7 @@ function statFields(file: string): string[] | undefined {
 }
 
 /** utime + stime (and cutime + cstime) of a process, in seconds. */
-function procCpu(pid: number | string): { self: number; children: number } | undefined {
+export function procCpu(pid: number | string): { self: number; children: number } | undefined {
   const f = statFields(`/proc/${pid}/stat`);
   if (!f) return undefined;
   return { self: (Number(f[11]) + Number(f[12])) / HZ, children: (Number(f[13]) + Number(f[14])) / HZ };
@@ -206,3 +206,14 @@ export function costBetween(a: CostSnapshot, b: CostSnapshot): { cost: Cost; sec
 export const totalOf = (cost: Cost, classes: readonly CostClass[] = CLASSES) => classes.reduce((s, c) => s + cost[c], 0);
 /** The classes that are boxlab's own work, not the benchmark's or the host's. */
 export const BOXLAB: readonly CostClass[] = ['server', 'pty relays', 'shims', 'exec helpers', 'learners\u2019 shells', 'checks', 'kernel workers'];
+
+/** CPU seconds charged to a sandbox's checks (every run's cgroup below `<id>/checks`), cgroup v1; undefined elsewhere. */
+export function sandboxChecksCpu(instance: string, id: string): number | undefined {
+  const root = cpuacctRoot();
+  if (!root) return undefined;
+  try {
+    return Number(readFileSync(path.join(root, instance, id, 'checks', 'cpuacct.usage'), 'utf8')) / 1e9;
+  } catch {
+    return undefined;
+  }
+}

@@ -30,8 +30,12 @@ export interface ActivityOptions {
   echoWindowMs?: number;
 }
 
-/** A key's echo owed longer than this is not waited for: what comes then is a command's output. */
-export const ECHO_OWED_MS = 2000;
+/**
+ * A key's echo owed longer than this is not waited for: what comes then is a
+ * command's output (a key that is never echoed, as at a password prompt). An
+ * overloaded host echoes in seconds: a short bound ran rounds of checks again.
+ */
+export const ECHO_OWED_MS = 30_000;
 
 const COMMAND_KEYS = new Set([0x0d, 0x0a, 0x03, 0x04, 0x1a, 0x1c]);
 /** A typed line is kept up to this long (a paste can be any size). */
