@@ -6,7 +6,9 @@
 // - server: the server process, every thread (the mirror worker included),
 //   /proc/PID/stat utime + stime;
 // - pty relays: the server's children whose standard input is a terminal
-//   (`boxlab-sandbox exec --pty`, on node-pty's side), sampled every second;
+//   (`boxlab-sandbox exec --pty`, on node-pty's side), sampled every second
+//   from /proc/PID/schedstat (nanoseconds: a relay's share of a window is
+//   often less than one of stat's ticks);
 // - shims: the server's other long-lived children (`boxlab-sandbox create`);
 // - exec helpers: the server's reaped children (its cutime + cstime: every
 //   `boxlab-sandbox exec --session` and what it waited for) less the checks'
@@ -14,7 +16,8 @@
 // - learners' shells: every sandbox's `<id>/sandbox` cgroup (cpuacct, v1);
 // - checks: every sandbox's `<id>/checks` cgroup (each run's cgroup is charged
 //   to it too, and stays charged when the run's cgroup is removed);
-// - kernel workers: every kworker thread (the ptys' flush work runs there);
+// - kernel workers: every kworker thread (the ptys' flush work runs there;
+//   any other kernel work of the host's too), schedstat;
 // - bench clients: this process (process.cpuUsage());
 // - other: the machine's busy time (/proc/stat) less all of the above (other
 //   work on the host, interrupts, softirqs outside a process's time).
@@ -51,6 +54,15 @@ export function procCpu(pid: number | string): { self: number; children: number 
   const f = statFields(`/proc/${pid}/stat`);
   if (!f) return undefined;
   return { self: (Number(f[11]) + Number(f[12])) / HZ, children: (Number(f[13]) + Number(f[14])) / HZ };
+}
+
+/** Time on a CPU of one single-threaded process, in seconds, to the nanosecond (/proc/PID/schedstat): a relay uses less than a tick in a window. */
+function schedCpu(pid: number | string): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return undefined;
+  }
 }
 
 function readNumber(file: string): number {
@@ -92,8 +104,8 @@ function kworkerCpu(): number {
       continue;
     }
     if (!comm.startsWith('kworker')) continue;
-    const cpu = procCpu(e);
-    if (cpu) kworkers.set(e, cpu.self);
+    const cpu = schedCpu(e);
+    if (cpu !== undefined) kworkers.set(e, cpu);
   }
   let sum = 0;
   for (const v of kworkers.values()) sum += v;
@@ -128,8 +140,8 @@ export class CostMeter {
   poll(): void {
     kworkerCpu();
     for (const pid of this.children()) {
-      const cpu = procCpu(pid);
-      if (!cpu) continue;
+      const cpu = schedCpu(pid);
+      if (cpu === undefined) continue;
       let relay = this.seen.get(pid)?.relay;
       if (relay === undefined) {
         try {
@@ -140,7 +152,7 @@ export class CostMeter {
           continue;
         }
       }
-      this.seen.set(pid, { relay, cpu: cpu.self });
+      this.seen.set(pid, { relay, cpu });
     }
   }
 
