@@ -111,6 +111,8 @@ export class AutoChecker {
   private lookaheadAt = -Infinity;
   private lookaheadTimer: NodeJS.Timeout | undefined;
   private lookaheadOwed = false;
+  /** A recheck or look-ahead asked for while a round ran. */
+  private queued: RoundKind | undefined;
   private stopped = false;
   /** Commands settled so far, and the one whose try at the current exercise was counted. */
   private commands = 0;
@@ -154,14 +156,17 @@ export class AutoChecker {
     if (this.stopped) return;
     this.commands++;
     clearTimeout(this.recheckTimer);
+    // the previous command's recheck: this command gets its own
+    if (this.queued === 'recheck') this.queued = undefined;
     this.recheckArmed = (this.options.recheckDelayMs ?? RECHECK_DELAY_MS) > 0;
     this.requestRound();
   }
 
   private requestRound(kind: RoundKind = 'command'): void {
     if (this.roundRunning) {
-      // a command's round covers what a recheck or a look-ahead would have looked at
+      // a command restarts the round; a recheck or a look-ahead that comes meanwhile runs after it
       if (kind === 'command') this.again = true;
+      else this.queued ??= kind;
       return;
     }
     void this.rounds(kind);
@@ -223,6 +228,9 @@ export class AutoChecker {
         this.requestRound('lookahead');
       }, Math.max(0, this.lookaheadAt + interval - performance.now()));
     }
+    const queued = this.queued;
+    this.queued = undefined;
+    if (queued) this.requestRound(queued);
   }
 
   private async run(target: CheckTarget, trigger: ExerciseResult['trigger'], lookahead = false, quick = false): Promise<ExerciseResult> {
