@@ -1,7 +1,9 @@
 // Check latency as a learner sees it: from the end of a command typed into a
 // real terminal (the server's terminal session, with its own command-settled
 // detector) to the automatic check's result, alone and with many learners at
-// once; and the cost of one check run.
+// once; and the cost of one check run, and the CPU of one by part (the
+// server's spawn, the helper outside the sandbox, bash, the helper library,
+// a lesson's check), from the checks' cgroup (v1 cpuacct) and /proc.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AutoChecker } from '../server/checks/autocheck.js';
@@ -15,6 +17,8 @@ import { ensureRootfs } from '../server/sandbox/rootfs.js';
 import { decodeServer } from '../server/terminal/protocol.js';
 import { TerminalRegistry } from '../server/terminal/registry.js';
 import type { TerminalSession, Viewer } from '../server/terminal/session.js';
+import { loadLabs } from '../server/labs/loader.js';
+import { procCpu, sandboxChecksCpu } from './cost.js';
 import type { BenchResult } from './result.js';
 import { percentile, round } from './stats.js';
 
@@ -153,6 +157,34 @@ export async function benchChecks(): Promise<BenchResult[]> {
       if (!r.passed) throw new Error(r.reason);
       cost.push(performance.now() - t);
     }
+
+    // where a check run's CPU goes: this process (the server's part: spawning the helper, its pipes),
+    // the helper outside the sandbox (its reaped time less the checks' cgroup), and inside: bash, the library, the script
+    const labs = await loadLabs(path.join(PACKAGE_ROOT, 'labs'), { only: ['01-namespaces'] }).catch(() => undefined);
+    const utsCheck = labs?.lessons[0]?.exercises.find((e) => e.id === 'uts')?.check.text;
+    const parts: Array<{ name: string; library: string; script: string }> = [
+      { name: 'bash alone (`true`, no library)', library: '', script: 'true' },
+      { name: 'bash and the helper library (`true`)', library: lib.text, script: 'true' },
+      ...(utsCheck ? [{ name: 'the workshop\u2019s check (01-namespaces/uts, failing, one try)', library: lib.text, script: utsCheck }] : []),
+    ];
+    const breakdown: BenchResult[] = [];
+    for (const part of parts) {
+      const partRunner = new CheckRunner({ executor: sandboxes, library: part.library });
+      const env = { BOXLAB_CHECK_QUICK: '1' };
+      await partRunner.check(solo.box, part.script, { env });
+      const [inside0, self0, children0] = [sandboxChecksCpu('bench-checks', solo.box), process.cpuUsage(), procCpu(process.pid)!.children];
+      for (let i = 0; i < COST_RUNS; i++) await partRunner.check(solo.box, part.script, { env });
+      const self = process.cpuUsage(self0);
+      const children = procCpu(process.pid)!.children - children0;
+      const inside = sandboxChecksCpu('bench-checks', solo.box);
+      if (inside === undefined || inside0 === undefined) break;
+      const per = (v: number) => round((v / COST_RUNS) * 1000, 2);
+      breakdown.push(
+        { name: `check run CPU, ${part.name}: in the sandbox`, value: per(inside - inside0), unit: 'ms', target: '' },
+        { name: `check run CPU, ${part.name}: the helper outside`, value: per(Math.max(0, children - (inside - inside0))), unit: 'ms', target: '' },
+        { name: `check run CPU, ${part.name}: the server (spawn, pipes)`, value: per((self.user + self.system) / 1e6), unit: 'ms', target: '' },
+      );
+    }
     await solo.close();
 
     // many learners pressing Enter at the same moment, and one more typing meanwhile
@@ -196,6 +228,7 @@ export async function benchChecks(): Promise<BenchResult[]> {
       { name: `keystroke echo p95 while ${LEARNERS} learners' checks run`, value: round(percentile(echoMs, 95)), unit: 'ms', target: '' },
       { name: 'check run cost p50', value: round(percentile(cost, 50)), unit: 'ms', target: '' },
       { name: 'check run cost p95', value: round(percentile(cost, 95)), unit: 'ms', target: '' },
+      ...breakdown,
     );
   } finally {
     await terminals.close();

@@ -7,19 +7,34 @@
 // keystroke echo, check result latency (Enter to the result on the learner's
 // channel), dashboard update latency (that result to the instructor's grid),
 // server CPU and memory, memory per sandbox.
-// BOXLAB_BENCH_LEARNERS and BOXLAB_BENCH_WORKSHOP_SECONDS (default 180) size it.
-import { readdirSync, readFileSync } from 'node:fs';
+//
+// Two workloads, one after the other with the same learners: a realistic room
+// first (a third idle, the rest a command every 10 to 30 s typed in bursts),
+// then the heavy one above (every learner a command every 2 to 5 s). Before
+// them, for the cost model (bench/cost.ts), a window with every learner idle
+// and one with every learner typing (and erasing, so no command runs); each
+// window reports its CPU by process class, and the model divides it by what
+// happened: CPU per idle learner, per keystroke, per check, per command.
+// Sizes: BOXLAB_BENCH_LEARNERS (100), BOXLAB_BENCH_WORKSHOP_SECONDS (the heavy
+// workload, 180), BOXLAB_BENCH_REALISTIC_SECONDS (120; 0 leaves it out),
+// BOXLAB_BENCH_IDLE_SECONDS (10) and BOXLAB_BENCH_TYPING_SECONDS (15) (0 leave
+// the cost model's windows out). The cost model is also written to
+// bench-cost.json.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { detectCgroups } from '../server/sandbox/cgroups.js';
 import { decodeServer, encodeClient, type ClientMessage } from '../server/terminal/protocol.js';
 import type { DashboardMessage } from '../server/contracts/dashboard.js';
 import { Learner } from '../test/helpers/server.js';
+import { BOXLAB, CLASSES, CostMeter, costBetween, totalOf, type Cost, type CostSnapshot } from './cost.js';
 import type { BenchResult } from './result.js';
 import { percentile, round } from './stats.js';
 import { startServerProcess, type ServerProcess } from './terminal-clients.js';
 
 const INSTANCE = 'bench-workshop';
+const CORES = os.availableParallelism();
 const SECRET = 'bench-workshop-secret';
 const LESSON = '01-namespaces';
 const EXERCISE = 'uts';
@@ -47,6 +62,9 @@ class SimLearner {
   /** When this learner's last result for the first exercise arrived, until the dashboard shows it. */
   pendingDashboard: number | undefined;
   private closing = false;
+
+  /** Keys sent, echoed or not (the cost model's unit). */
+  keys = 0;
 
   constructor(readonly learner: Learner, readonly name: string, private readonly figures: Figures) {
     this.id = learner.cookie.slice('boxlab_learner='.length, 'boxlab_learner='.length + 22);
@@ -103,19 +121,47 @@ class SimLearner {
     this.ws.send(encodeClient(msg));
   }
 
-  /** Types `line` a key at a time (timing each echo), then Enter, then waits for the check's result. */
-  async command(line: string, collect: boolean): Promise<void> {
+  /** Sends one key and waits for its echo, timing it into `into`. */
+  private async key(ch: string, into: number[] | undefined): Promise<void> {
+    const echoed = new Promise<number | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 5000);
+      this.echoWaiter = (at) => (clearTimeout(timer), resolve(at));
+    });
+    const sent = performance.now();
+    this.keys++;
+    this.send({ type: 'input', data: new TextEncoder().encode(ch) });
+    const at = await echoed;
+    if (at === undefined) this.figures.errors.push(`${this.name}: no echo of a key within 5 s`);
+    else into?.push(at - sent);
+  }
+
+  /** Types `text` a key at a time, then erases it (no command runs): the cost model's typing. */
+  async typeAndErase(text: string): Promise<void> {
+    for (const ch of text) {
+      await this.key(ch, undefined);
+      await sleep(jitter(40, 120));
+    }
+    for (let k = 0; k < text.length; k++) {
+      await this.key('\x7f', undefined);
+      await sleep(jitter(40, 120));
+    }
+  }
+
+  /**
+   * Types `line` a key at a time (timing each echo), then Enter, then waits
+   * for the check's result. `bursts`: as people type, a few keys quickly, then
+   * a pause; otherwise a steady 40 to 120 ms a key.
+   */
+  async command(line: string, into: Figures | undefined, bursts = false): Promise<void> {
+    let burst = 0;
     for (const ch of line) {
-      const echoed = new Promise<number | undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), 5000);
-        this.echoWaiter = (at) => (clearTimeout(timer), resolve(at));
-      });
-      const sent = performance.now();
-      this.send({ type: 'input', data: new TextEncoder().encode(ch) });
-      const at = await echoed;
-      if (at === undefined) this.figures.errors.push(`${this.name}: no echo of a key within 5 s`);
-      else if (collect) this.figures.echo.push(at - sent);
-      await sleep(jitter(40, 120)); // a person typing
+      await this.key(ch, into?.echo);
+      if (!bursts) await sleep(jitter(40, 120)); // a person typing
+      else if (--burst > 0) await sleep(jitter(30, 70));
+      else {
+        burst = 3 + Math.floor(Math.random() * 6);
+        await sleep(jitter(300, 1500));
+      }
     }
     const result = new Promise<{ at: number; status: string } | undefined>((resolve) => {
       const timer = setTimeout(() => resolve(undefined), 30_000);
@@ -126,7 +172,7 @@ class SimLearner {
     this.send({ type: 'input', data: new TextEncoder().encode('\r') });
     const got = await result;
     if (got === undefined) this.figures.errors.push(`${this.name}: no check result within 30 s of a command`);
-    else if (collect) (got.status === 'done' ? this.figures.checkPass : this.figures.checkFail).push(got.at - entered);
+    else if (into) (got.status === 'done' ? into.checkPass : into.checkFail).push(got.at - entered);
   }
 
   close(): void {
@@ -134,17 +180,6 @@ class SimLearner {
     this.ws?.close();
     this.channel?.close();
   }
-}
-
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime, stime
-}
-
-function machineBusy(): { busy: number; total: number } {
-  const [, ...v] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
-  const total = v.reduce((a, b) => a + b, 0);
-  return { busy: total - v[3]! - v[4]!, total };
 }
 
 /** Memory charged to each of the instance's sandboxes (cgroup v1 or v2). */
@@ -227,30 +262,90 @@ export async function benchWorkshop(): Promise<BenchResult[]> {
     console.error(`bench: workshop: ${learners.length} learners in ${round(joinSeconds, 1)} s; running ${seconds} s`);
 
     const rssSamples: number[] = [];
-    const cpu0 = cpuTicks(server.pid);
-    const machine0 = machineBusy();
-    const started = performance.now();
-    const deadline = started + seconds * 1000;
     const sampler = setInterval(() => rssSamples.push(server.rss()), 1000);
-    let commands = 0;
-    await Promise.all(
-      learners.map(async (l, i) => {
+    const meter = new CostMeter(server.pid, INSTANCE);
+    const poller = setInterval(() => meter.poll(), 1000);
+    const checkRuns = async () => {
+      const text = await (await fetch(`${server.url}/metrics`, { headers })).text();
+      return [...text.matchAll(/^boxlab_check_duration_seconds_count\{[^}]*kind="check"[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0);
+    };
+    const keys = () => learners.reduce((s, l) => s + l.keys, 0);
+    /** One window of the run: its CPU by class, and what happened in it. */
+    const windows: CostWindow[] = [];
+    const measure = async (name: string, idleLearners: number, work: () => Promise<number>): Promise<CostWindow> => {
+      const [keys0, checks0] = [keys(), await checkRuns()];
+      const a: CostSnapshot = meter.snapshot();
+      const commands = await work();
+      const b = meter.snapshot();
+      const w: CostWindow = { name, ...costBetween(a, b), keys: keys() - keys0, commands, checks: (await checkRuns()) - checks0, learners: learners.length, idle: idleLearners };
+      windows.push(w);
+      return w;
+    };
+    const forEach = (seconds: number, body: (l: SimLearner, i: number, deadline: number) => Promise<number>) => async () => {
+      const deadline = performance.now() + seconds * 1000;
+      const counts = await Promise.all(learners.map((l, i) => body(l, i, deadline)));
+      return counts.reduce((a, b) => a + b, 0);
+    };
+
+    // the cost model's windows: everyone idle, then everyone typing without running a command
+    const idleSeconds = Number(process.env.BOXLAB_BENCH_IDLE_SECONDS ?? 10);
+    const typingSeconds = Number(process.env.BOXLAB_BENCH_TYPING_SECONDS ?? 15);
+    if (idleSeconds > 0) await measure('idle', learners.length, async () => (await sleep(idleSeconds * 1000), 0));
+    if (typingSeconds > 0) {
+      await measure('typing', 0, forEach(typingSeconds, async (l, i, deadline) => {
+        await sleep(jitter(0, 1000));
+        while (performance.now() < deadline) {
+          await l.typeAndErase(`echo typing-${i}`);
+          await sleep(jitter(500, 1500));
+        }
+        return 0;
+      }));
+    }
+
+    // the realistic room: a third idle, the rest a command every 10 to 30 s, typed in bursts
+    const realisticSeconds = Number(process.env.BOXLAB_BENCH_REALISTIC_SECONDS ?? 120);
+    const realistic: Figures = { errors: figures.errors, echo: [], checkPass: [], checkFail: [], dashboard: [] };
+    const REALISTIC_LINES = ['hostname', 'ls -l /proc/$$/ns', 'lsns', 'ps aux', 'cat /etc/hostname', 'echo $$', 'readlink /proc/self/ns/uts'];
+    let realisticMachine = 0;
+    let realisticServer = 0;
+    if (realisticSeconds > 0) {
+      const w = await measure('realistic', Math.floor(learners.length / 3), forEach(realisticSeconds, async (l, i, deadline) => {
+        if (i % 3 === 2) return 0;
+        let n = 0;
+        await sleep(jitter(0, 15_000));
+        while (performance.now() < deadline) {
+          await l.command(REALISTIC_LINES[(i + n) % REALISTIC_LINES.length]!, realistic, true);
+          n++;
+          await sleep(jitter(10_000, 30_000));
+        }
+        return n;
+      }));
+      realisticMachine = (totalOf(w.cost) / w.seconds / CORES) * 100;
+      realisticServer = (w.cost.server / w.seconds) * 100;
+    }
+
+    // the heavy workload: every learner a command every 2 to 5 s; the solution half way
+    let started = performance.now();
+    const heavy = await measure('heavy', 0, async () => {
+      started = performance.now();
+      return forEach(seconds, async (l, i, deadline) => {
+        let n = 0;
         await sleep(jitter(0, 4000));
-        for (let n = 0; performance.now() < deadline; n++) {
+        for (; performance.now() < deadline; n++) {
           const half = performance.now() - started > (seconds * 1000) / 2;
           const line = half && !l.solved ? SOLUTION : `echo step-${i}-${n}`;
           if (line === SOLUTION) l.solved = true;
-          await l.command(line, true);
-          commands++;
+          await l.command(line, figures);
           await sleep(jitter(2000, 5000));
         }
-      }),
-    );
+        return n;
+      })();
+    });
     clearInterval(sampler);
-    const elapsed = (performance.now() - started) / 1000;
-    const cpu = ((cpuTicks(server.pid) - cpu0) / 100 / elapsed) * 100;
-    const machine1 = machineBusy();
-    const machineCpu = ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100;
+    clearInterval(poller);
+    const commands = heavy.commands;
+    const cpu = (heavy.cost.server / heavy.seconds) * 100;
+    const machineCpu = (totalOf(heavy.cost) / heavy.seconds / CORES) * 100;
     const perSandbox = sandboxMemory();
     await sleep(500);
 
@@ -259,24 +354,42 @@ export async function benchWorkshop(): Promise<BenchResult[]> {
     if (completed < learners.length) figures.errors.push(`${learners.length - completed} learners' solutions were not recorded as completed`);
     for (const e of figures.errors.slice(0, 20)) console.error(`bench: workshop error: ${e}`);
     console.error(`bench: workshop: ${commands} commands, ${figures.echo.length} keystrokes, ${dashboardMessages} dashboard messages, ${completed} completions`);
+    const model = costModel(windows);
+    printCostModel(windows, model);
+    writeFileSync('bench-cost.json', JSON.stringify({ windows, model }, null, 2) + '\n');
 
     const MB = 1024 * 1024;
+    const ms = (v: number | undefined) => round((v ?? Number.NaN) * 1000, 3);
     return [
       { name: `workshop: learners joined and running (of ${count})`, value: learners.length, unit: '', target: `>= ${count}` },
       { name: 'workshop: join + lesson start + terminal, all learners', value: round(joinSeconds, 1), unit: 's', target: '' },
-      { name: `workshop: errors (${seconds} s)`, value: figures.errors.length, unit: '', target: '<= 0' },
+      { name: `workshop: errors (all windows)`, value: figures.errors.length, unit: '', target: '<= 0' },
       { name: 'workshop: keystroke echo p50', value: round(percentile(figures.echo, 50), 2), unit: 'ms', target: '' },
       { name: 'workshop: keystroke echo p99', value: round(percentile(figures.echo, 99), 2), unit: 'ms', target: '<= 10' },
       { name: 'workshop: check result p50, passing (Enter to result)', value: round(percentile(figures.checkPass, 50)), unit: 'ms', target: '' },
-      { name: 'workshop: check result p95, passing (Enter to result)', value: round(percentile(figures.checkPass, 95)), unit: 'ms', target: '' },
+      { name: 'workshop: check result p95, passing (Enter to result)', value: round(percentile(figures.checkPass, 95)), unit: 'ms', target: '<= 500' },
       { name: 'workshop: check result p50, failing (Enter to result)', value: round(percentile(figures.checkFail, 50)), unit: 'ms', target: '' },
-      { name: 'workshop: check result p95, failing (Enter to result)', value: round(percentile(figures.checkFail, 95)), unit: 'ms', target: '' },
+      { name: 'workshop: check result p95, failing (Enter to result)', value: round(percentile(figures.checkFail, 95)), unit: 'ms', target: '<= 500' },
       { name: 'workshop: dashboard update p50 (result to grid)', value: round(percentile(figures.dashboard, 50)), unit: 'ms', target: '' },
       { name: 'workshop: dashboard update p95 (result to grid)', value: round(percentile(figures.dashboard, 95)), unit: 'ms', target: '<= 1000' },
       { name: 'workshop: server CPU (of one core)', value: round(cpu, 1), unit: '%', target: '' },
-      { name: 'workshop: machine CPU busy (2 cores, all processes)', value: round(machineCpu, 1), unit: '%', target: '' },
+      { name: 'workshop: machine CPU busy (2 cores, all processes)', value: round(machineCpu, 1), unit: '%', target: '<= 40' },
+      { name: 'workshop: check runs per command', value: round(heavy.checks / Math.max(1, commands), 2), unit: '', target: '' },
       { name: 'workshop: server RSS max', value: round(Math.max(...rssSamples) / MB, 1), unit: 'MiB', target: '' },
       { name: 'workshop: memory per sandbox (cgroup, mean)', value: round(perSandbox.reduce((a, b) => a + b, 0) / Math.max(1, perSandbox.length) / MB, 1), unit: 'MiB', target: '' },
+      ...(realisticSeconds > 0
+        ? [
+            { name: 'workshop realistic: keystroke echo p50', value: round(percentile(realistic.echo, 50), 2), unit: 'ms', target: '' },
+            { name: 'workshop realistic: keystroke echo p99', value: round(percentile(realistic.echo, 99), 2), unit: 'ms', target: '<= 10' },
+            { name: 'workshop realistic: check result p95 (Enter to result)', value: round(percentile([...realistic.checkFail, ...realistic.checkPass], 95)), unit: 'ms', target: '<= 500' },
+            { name: 'workshop realistic: server CPU (of one core)', value: round(realisticServer, 1), unit: '%', target: '' },
+            { name: 'workshop realistic: machine CPU busy (2 cores, all processes)', value: round(realisticMachine, 1), unit: '%', target: '' },
+          ]
+        : []),
+      { name: 'workshop cost: CPU per idle learner, boxlab (of one core)', value: round((model.idlePerLearner ? totalOf(model.idlePerLearner, BOXLAB) : Number.NaN) * 100, 3), unit: '%', target: '' },
+      { name: 'workshop cost: CPU per keystroke, boxlab', value: ms(model.perKey && totalOf(model.perKey, BOXLAB)), unit: 'ms', target: '' },
+      { name: 'workshop cost: CPU per check run (checks + exec helpers)', value: ms(model.perCheck), unit: 'ms', target: '' },
+      { name: 'workshop cost: CPU per command, heavy, boxlab (its checks included)', value: ms(model.perCommand && totalOf(model.perCommand, BOXLAB)), unit: 'ms', target: '' },
     ];
   } finally {
     for (const l of learners) l.close();
@@ -284,4 +397,67 @@ export async function benchWorkshop(): Promise<BenchResult[]> {
     dash?.close();
     await server.stop();
   }
+}
+
+interface CostWindow { name: string; cost: Cost; seconds: number; keys: number; commands: number; checks: number; learners: number; idle: number }
+
+export interface CostModel {
+  /** CPU seconds per second (a fraction of one core) per connected learner doing nothing. */
+  idlePerLearner?: Cost;
+  /** CPU seconds per keystroke (and its echo), over the idle room. */
+  perKey?: Cost;
+  /** CPU seconds of the checks' own cgroups and their exec helpers, per check run (heavy window). */
+  perCheck?: number;
+  /** CPU seconds per command over the idle room and the keystrokes, its checks included (heavy window). */
+  perCommand?: Cost;
+  perCommandRealistic?: Cost;
+  checksPerCommand?: number;
+  checksPerCommandRealistic?: number;
+}
+
+const byClass = (f: (c: (typeof CLASSES)[number]) => number): Cost => Object.fromEntries(CLASSES.map((c) => [c, f(c)])) as Cost;
+
+/** Divides each window's CPU by what happened in it, each window less what the ones before explain. */
+export function costModel(windows: CostWindow[]): CostModel {
+  const w = (name: string) => windows.find((x) => x.name === name);
+  const idle = w('idle');
+  const typing = w('typing');
+  const model: CostModel = {};
+  const idleRate = byClass((c) => (idle ? idle.cost[c] / idle.seconds : 0));
+  if (idle) model.idlePerLearner = byClass((c) => idleRate[c] / idle.learners);
+  if (typing && typing.keys > 0) model.perKey = byClass((c) => (typing.cost[c] - idleRate[c] * typing.seconds) / typing.keys);
+  const perCommand = (x: CostWindow | undefined) =>
+    x && x.commands > 0 ? byClass((c) => (x.cost[c] - idleRate[c] * x.seconds - (model.perKey?.[c] ?? 0) * x.keys) / x.commands) : undefined;
+  const heavy = w('heavy');
+  const realistic = w('realistic');
+  const pc = perCommand(heavy);
+  const pr = perCommand(realistic);
+  if (pc) model.perCommand = pc;
+  if (pr) model.perCommandRealistic = pr;
+  if (heavy && heavy.checks > 0) {
+    model.perCheck = (heavy.cost.checks + heavy.cost['exec helpers']) / heavy.checks;
+    model.checksPerCommand = heavy.checks / Math.max(1, heavy.commands);
+  }
+  if (realistic && realistic.commands > 0) model.checksPerCommandRealistic = realistic.checks / realistic.commands;
+  return model;
+}
+
+function printCostModel(windows: CostWindow[], model: CostModel): void {
+  const f = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? '' : v.toFixed(digits));
+  const rows: string[] = [];
+  rows.push(`| class | ${windows.map((x) => `${x.name} (% of a core)`).join(' | ')} |`);
+  rows.push(`|---|${windows.map(() => '---').join('|')}|`);
+  for (const c of CLASSES) rows.push(`| ${c} | ${windows.map((x) => f((x.cost[c] / x.seconds) * 100)).join(' | ')} |`);
+  rows.push(`| all | ${windows.map((x) => f((totalOf(x.cost) / x.seconds) * 100)).join(' | ')} |`);
+  rows.push(`| seconds / keys / commands / check runs | ${windows.map((x) => `${f(x.seconds, 0)} / ${x.keys} / ${x.commands} / ${x.checks}`).join(' | ')} |`);
+  rows.push('');
+  rows.push('| class | per idle learner (‰ of a core) | per keystroke (ms) | per command, heavy (ms) | per command, realistic (ms) |');
+  rows.push('|---|---|---|---|---|');
+  const line = (name: string, pick: (cost: Cost) => number) =>
+    `| ${name} | ${f(model.idlePerLearner && pick(model.idlePerLearner) * 1000, 2)} | ${f(model.perKey && pick(model.perKey) * 1000, 3)} | ${f(model.perCommand && pick(model.perCommand) * 1000, 2)} | ${f(model.perCommandRealistic && pick(model.perCommandRealistic) * 1000, 2)} |`;
+  for (const c of CLASSES) rows.push(line(c, (x) => x[c]));
+  rows.push(line('boxlab (all but bench clients and other)', (x) => totalOf(x, BOXLAB)));
+  rows.push('');
+  rows.push(`check runs per command: heavy ${f(model.checksPerCommand, 2)}, realistic ${f(model.checksPerCommandRealistic, 2)}; CPU per check run (its cgroup and its exec helper): ${f(model.perCheck && model.perCheck * 1000, 2)} ms`);
+  console.error(`bench: workshop cost model\n${rows.join('\n')}`);
 }

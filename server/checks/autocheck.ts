@@ -50,6 +50,17 @@ export const RECHECK_DELAY_MS = 1000;
 /** Not-done exercises checked after each command, first the current one. */
 export const DEFAULT_CHECKS_PER_COMMAND = 3;
 /**
+ * The exercises after the current one are looked at after a command at most
+ * this often: they fail in the common case, and a room of learners typing a
+ * command every few seconds spent most of its checks on them. A command
+ * sooner than this after the last look-ahead gets its look-ahead when the
+ * time is up (one, however many commands came meanwhile); a recheck looks at
+ * the current exercise only. When an exercise passes, the ones after it are
+ * looked at in the same round (the learner is moving on), and any exercise
+ * can be checked on demand.
+ */
+export const LOOKAHEAD_INTERVAL_MS = 10_000;
+/**
  * Set for the checks of exercises after the current one. They fail in the
  * common case, so the helper library's retries (for races with what the
  * learner just started) would only hold a slot: it should try once.
@@ -82,7 +93,12 @@ export interface AutoCheckerOptions {
   checksPerCommand?: number;
   /** 0 turns the second try off. */
   recheckDelayMs?: number;
+  /** 0 looks ahead after every command. */
+  lookaheadIntervalMs?: number;
 }
+
+/** What a round looks at: after a command, everything; a recheck, the current exercise; a deferred look-ahead, the ones after it. */
+type RoundKind = 'command' | 'recheck' | 'lookahead';
 
 export class AutoChecker {
   private readonly done = new Set<string>();
@@ -91,6 +107,12 @@ export class AutoChecker {
   private again = false;
   private recheckTimer: NodeJS.Timeout | undefined;
   private recheckArmed = false;
+  /** When the exercises ahead were last looked at, and a look-ahead put off until the interval is up. */
+  private lookaheadAt = -Infinity;
+  private lookaheadTimer: NodeJS.Timeout | undefined;
+  private lookaheadOwed = false;
+  /** A recheck or look-ahead asked for while a round ran. */
+  private queued: RoundKind | undefined;
   private stopped = false;
   /** Commands settled so far, and the one whose try at the current exercise was counted. */
   private commands = 0;
@@ -123,6 +145,7 @@ export class AutoChecker {
     this.stopped = true;
     this.subscription?.dispose();
     clearTimeout(this.recheckTimer);
+    clearTimeout(this.lookaheadTimer);
   }
 
   private pending(): CheckTarget[] {
@@ -133,32 +156,55 @@ export class AutoChecker {
     if (this.stopped) return;
     this.commands++;
     clearTimeout(this.recheckTimer);
+    // the previous command's recheck: this command gets its own
+    if (this.queued === 'recheck') this.queued = undefined;
     this.recheckArmed = (this.options.recheckDelayMs ?? RECHECK_DELAY_MS) > 0;
     this.requestRound();
   }
 
-  private requestRound(recheck = false): void {
+  private requestRound(kind: RoundKind = 'command'): void {
     if (this.roundRunning) {
-      this.again = true;
+      // a command restarts the round; a recheck or a look-ahead that comes meanwhile runs after it
+      if (kind === 'command') this.again = true;
+      else this.queued ??= kind;
       return;
     }
-    void this.rounds(recheck);
+    void this.rounds(kind);
   }
 
-  private async rounds(recheck: boolean): Promise<void> {
+  private async rounds(kind: RoundKind): Promise<void> {
     this.roundRunning = true;
     let firstFailed = false;
     // the second look (no command came since) is the one with retries
-    let quick = !recheck && this.recheckArmed;
+    let quick = kind === 'command' && this.recheckArmed;
+    const interval = this.options.lookaheadIntervalMs ?? LOOKAHEAD_INTERVAL_MS;
     try {
       do {
-        if (this.again) quick = this.recheckArmed;
+        if (this.again) (quick = this.recheckArmed), (kind = 'command');
         this.again = false;
         firstFailed = false;
         const targets = this.pending().slice(0, this.options.checksPerCommand ?? DEFAULT_CHECKS_PER_COMMAND);
+        let anyPassed = false;
+        let ahead: boolean | undefined;
         for (const [i, target] of targets.entries()) {
           if (this.stopped) return;
+          if (i === 0 && kind === 'lookahead') continue;
+          // the exercises ahead: at once when one before them just passed (the learner is moving on);
+          // otherwise after a command, at most once per interval (owed until then), and not again on a recheck
+          if (i > 0 && !anyPassed) {
+            if (ahead === undefined) {
+              const due = performance.now() - this.lookaheadAt >= interval;
+              ahead = due && (kind === 'command' || this.lookaheadOwed);
+              if (kind === 'command' && !due) this.lookaheadOwed = true;
+              if (ahead) {
+                this.lookaheadAt = performance.now();
+                this.lookaheadOwed = false;
+              }
+            }
+            if (!ahead) break;
+          }
           const result = await this.run(target, 'auto', i > 0, quick);
+          if (result.passed) anyPassed = true;
           if (i === 0 && !result.passed) firstFailed = true;
           // a newer command changed the state: start over from the current exercise
           if (this.again) break;
@@ -171,10 +217,20 @@ export class AutoChecker {
     } finally {
       this.roundRunning = false;
     }
-    if (firstFailed && this.recheckArmed && !this.stopped) {
+    if (this.stopped) return;
+    if (firstFailed && this.recheckArmed) {
       this.recheckArmed = false;
-      this.recheckTimer = setTimeout(() => this.requestRound(true), this.options.recheckDelayMs ?? RECHECK_DELAY_MS);
+      this.recheckTimer = setTimeout(() => this.requestRound('recheck'), this.options.recheckDelayMs ?? RECHECK_DELAY_MS);
     }
+    if (this.lookaheadOwed && this.lookaheadTimer === undefined) {
+      this.lookaheadTimer = setTimeout(() => {
+        this.lookaheadTimer = undefined;
+        this.requestRound('lookahead');
+      }, Math.max(0, this.lookaheadAt + interval - performance.now()));
+    }
+    const queued = this.queued;
+    this.queued = undefined;
+    if (queued) this.requestRound(queued);
   }
 
   private async run(target: CheckTarget, trigger: ExerciseResult['trigger'], lookahead = false, quick = false): Promise<ExerciseResult> {

@@ -2,9 +2,11 @@
 // traffic alone (no hooks in the learner's shell): a key that ends or
 // interrupts a command (Enter, Ctrl-C, Ctrl-D, Ctrl-Z, Ctrl-\) arms the
 // detector, and once output has then stayed quiet for `settleMs` it reports
-// "settled". Output that is not an echo of typing (it comes more than
-// `echoWindowMs` after the last key) arms it again: that is how the prompt
-// after a long command (`sleep 5`) gets its own event. The automatic exercise
+// "settled". Output that is not an echo of typing arms it again: that is how
+// the prompt after a long command (`sleep 5`) gets its own event. An echo is
+// the first output after a typed key, however late it comes (a busy machine
+// echoes in more than `echoWindowMs`, and every key would otherwise run a
+// round of checks), and what follows within `echoWindowMs` of it or of a key. The automatic exercise
 // checks subscribe, and must answer within 500 ms of a command ending, so the
 // settle delay stays short.
 //
@@ -24,9 +26,16 @@ export interface CommandSettled {
 export interface ActivityOptions {
   /** Quiet time after the last output before "settled". */
   settleMs?: number;
-  /** Output this soon after a key is its echo, not a command's output. */
+  /** Output this soon after a key, or after its echo, is (more of) the echo, not a command's output. */
   echoWindowMs?: number;
 }
+
+/**
+ * A key's echo owed longer than this is not waited for: what comes then is a
+ * command's output (a key that is never echoed, as at a password prompt). An
+ * overloaded host echoes in seconds: a short bound ran rounds of checks again.
+ */
+export const ECHO_OWED_MS = 30_000;
 
 const COMMAND_KEYS = new Set([0x0d, 0x0a, 0x03, 0x04, 0x1a, 0x1c]);
 /** A typed line is kept up to this long (a paste can be any size). */
@@ -41,6 +50,9 @@ export class CommandActivity {
   private entered = false;
   private lastInput = -Infinity;
   private lastOutput = -Infinity;
+  /** When a typed key (not one that ends a command) still waits for its echo; and when the last echo came. */
+  private echoOwedSince: number | undefined;
+  private lastEcho = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly lines: Emitter<string>;
   private line = '';
@@ -66,7 +78,11 @@ export class CommandActivity {
   input(data: Uint8Array): void {
     this.lastInput = performance.now();
     this.typed(data);
-    if (!data.some((byte) => COMMAND_KEYS.has(byte))) return;
+    if (!data.some((byte) => COMMAND_KEYS.has(byte))) {
+      this.echoOwedSince ??= this.lastInput;
+      return;
+    }
+    this.echoOwedSince = undefined;
     this.entered = true;
     this.armed = 'key';
     this.schedule(this.settleMs);
@@ -76,8 +92,11 @@ export class CommandActivity {
   output(): void {
     const now = performance.now();
     this.lastOutput = now;
+    const owed = this.echoOwedSince;
+    this.echoOwedSince = undefined;
+    if (owed !== undefined && now - owed <= ECHO_OWED_MS) this.lastEcho = now;
     if (!this.armed) {
-      if (!this.entered || now - this.lastInput <= this.echoWindowMs) return;
+      if (!this.entered || now - Math.max(this.lastInput, this.lastEcho) <= this.echoWindowMs) return;
       this.armed = 'output';
     }
     this.timer ??= setTimeout(() => this.check(), this.settleMs);

@@ -134,6 +134,40 @@ it('tells the checks of exercises ahead of the current one to try once (they fai
   ahead.dispose();
 });
 
+it('looks ahead at most once per interval: a command sooner gets its look-ahead when the interval is up; a recheck looks at the current exercise only', async () => {
+  checker.dispose();
+  const seen: Array<{ id: string; at: number }> = [];
+  const started = performance.now();
+  const paced = new AutoChecker({
+    runner: runner(),
+    sandboxId: box,
+    learnerId: 'learner-5',
+    lessonId: 'probe',
+    exercises: ['a', 'b', 'c'].map((id) => ({ id, check: `fail "${id}"` })),
+    progress,
+    settled,
+    recheckDelayMs: 300,
+    lookaheadIntervalMs: 2500,
+    onResult: (r) => seen.push({ id: r.exerciseId, at: performance.now() - started }),
+  });
+  await paced.start();
+  term.type('true\r');
+  await expect.poll(() => seen.length, { timeout: 5000 }).toBe(4); // a, b, c, then a's recheck
+  expect(seen.map((r) => r.id)).toEqual(['a', 'b', 'c', 'a']);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  term.type('true\r');
+  term.type('true\r');
+  await expect.poll(() => seen.length, { timeout: 5000 }).toBe(6); // a, and its recheck: no look-ahead yet
+  expect(seen.slice(4).map((r) => r.id)).toEqual(['a', 'a']);
+  // the look-ahead those commands were owed, once, when the interval is up
+  await expect.poll(() => seen.length, { timeout: 5000 }).toBe(8);
+  expect(seen.slice(6).map((r) => r.id)).toEqual(['b', 'c']);
+  expect(seen[6]!.at - seen[1]!.at).toBeGreaterThan(2000);
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  expect(seen).toHaveLength(8);
+  paced.dispose();
+});
+
 it('counts a command as a try only when it changed what the check sees', async () => {
   checker.dispose();
   const seen: ExerciseResult[] = [];

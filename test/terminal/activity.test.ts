@@ -49,6 +49,35 @@ it('ignores typing and its echo', () => {
   expect(events).toHaveLength(0);
 });
 
+it('ignores the echo of typing however late it comes (a busy machine), after a first command', () => {
+  activity.input(key('true\r'));
+  vi.advanceTimersByTime(121);
+  expect(events).toHaveLength(1);
+  for (const c of 'echo hello') {
+    activity.input(key(c));
+    vi.advanceTimersByTime(150); // the echo, long after the key
+    activity.output();
+    vi.advanceTimersByTime(30); // and the rest of it, in a second write
+    activity.output();
+    vi.advanceTimersByTime(300);
+  }
+  expect(events).toHaveLength(1);
+});
+
+it('still settles on unprompted output after a late echo (a background job that prints)', () => {
+  activity.input(key('(sleep 1; echo done) &\r'));
+  vi.advanceTimersByTime(121);
+  activity.input(key('x'));
+  vi.advanceTimersByTime(200);
+  activity.output(); // the echo of x
+  vi.advanceTimersByTime(800);
+  expect(events).toHaveLength(1);
+  activity.output(); // "done", a second later
+  vi.advanceTimersByTime(121);
+  expect(events).toHaveLength(2);
+  expect(events[1]).toMatchObject({ afterKey: false });
+});
+
 it('stays quiet before the first command, whatever the shell prints', () => {
   activity.output(); // the first prompt
   vi.advanceTimersByTime(500);
