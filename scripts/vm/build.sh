@@ -148,6 +148,7 @@ if [ -n "$tree_out" ]; then
   # what suite.sh runs: test files (empty: its default) and the lessons verified twice
   printf '%s\n' "${BOXLAB_VM_ARGS:-}" > "$stage/.vm-args"
   printf '%s\n' "${BOXLAB_VM_LESSONS_LIST-02-cgroups}" > "$stage/.vm-lessons"
+  printf '%s' "${BOXLAB_VM_SHELL:-}" > "$stage/.vm-shell"
   size=$(( $(du -sm "$stage" | cut -f1) * 2 + 256 ))
   rm -f "$tree_out"
   mke2fs -q -t ext4 -L boxlab-tree -d "$stage" "$tree_out" "${size}M" >&2

@@ -67,7 +67,7 @@ t_boot=$(date +%s)
 ( sleep "$TIMEOUT"; echo "vm: timed out after $TIMEOUT s, killing qemu $qemu_pid"; kill "$qemu_pid" 2>/dev/null ) &
 watchdog_pid=$!
 # the console, as it comes (the guest writes CRLF)
-tail -n +1 -F "$log" --pid="$qemu_pid" 2>/dev/null | tr -d '\r' &
+tail -n +1 -F "$log" --pid="$qemu_pid" 2>/dev/null | sed -u 's/\r$//' &
 tail_pid=$!
 wait "$qemu_pid"
 qemu_status=$?

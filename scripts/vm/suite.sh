@@ -7,6 +7,8 @@ cd "$(dirname "$0")/../.."
 export CI=true BOXLAB_TEST_DOCKER=0 NO_COLOR=1
 # the guest is software-emulated: timeouts scale, for this run only
 export BOXLAB_TEST_TIME_SCALE=${BOXLAB_TEST_TIME_SCALE:-4}
+# BOXLAB_VM_SHELL='command' npm run test:vm: that command instead (for a look inside)
+if [ -s .vm-shell ]; then bash .vm-shell; exit $?; fi
 args=$(cat .vm-args 2>/dev/null)
 # shellcheck disable=SC2086
 set -- ${args:-test/sandbox test/security}
