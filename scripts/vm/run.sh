@@ -5,7 +5,8 @@
 # seconds (default 1500) is killed by its pid. Ends with the suite's "N passed, M failed".
 #   BOXLAB_VM_ACCEL   tcg (default), or auto: KVM if a probe boot answers within 20 s, else tcg
 #   BOXLAB_VM_LESSONS lessons verified twice (default 02-cgroups)
-#   BOXLAB_VM_MEMORY  guest memory (default 4G)
+#   BOXLAB_VM_MEMORY  guest memory (default 6G: the server's capacity is what memory holds, and the
+#                     security suite's servers need more than 5 sandboxes at once)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -36,7 +37,7 @@ echo "vm: images ready in $((t_image - t_build)) s ($(cat "$vmdir/kernel.txt"))"
 
 # runs qemu with the VM's disks; $1 accel, $2 kernel command line extra, $3 log; sets qemu_pid
 start_qemu() {
-  qemu-system-x86_64 -machine q35 -accel "$1" -cpu max -smp 2 -m "${BOXLAB_VM_MEMORY:-4G}" \
+  qemu-system-x86_64 -machine q35 -accel "$1" -cpu max -smp 2 -m "${BOXLAB_VM_MEMORY:-6G}" \
     -display none -monitor none -serial stdio -nic none -no-reboot \
     -kernel "$vmdir/vmlinuz" -initrd "$initrd" \
     -append "console=ttyS0 quiet loglevel=3 panic=-1 cgroup_no_v1=all boxlab.rootfs=$rootfs_key $2" \
