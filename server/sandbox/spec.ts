@@ -183,11 +183,16 @@ export function buildSpec(input: SpecInput): string {
   // a container engine's storage (dockerd's overlay2 layers) on a filesystem that can hold an upper layer
   lines.push(mount('tmpfs', at('var/lib/docker'), 'tmpfs', '', `size=${limits.diskBytes},mode=710,uid=@root,gid=@root`));
 
+  // the shim goes back to the host's cgroup namespace (its /sys/fs/cgroup above is the sandbox's), so that
+  // PID 1 starts there: nsdelegate (v2 as systemd mounts it) lets a process move only between cgroups its
+  // own cgroup namespace sees, and PID 1 comes from the shim's cgroup, outside the sandbox's
+  lines.push(op('cgroupns', 'host'));
   lines.push(op('fork-init'));
-  // PID 1: in the learner's cgroup, its own /proc, the pivot (in a mount namespace of its own: the shim
-  // keeps the host's), then the learner's root
+  // PID 1: in the learner's cgroup, then its cgroup namespace, its own /proc, the pivot (in a mount
+  // namespace of its own: the shim keeps the host's), then the learner's root
   lines.push(op('unshare-mnt'));
   for (const d of dirs) lines.push(op('join', path.join(d.leaf, 'cgroup.procs')));
+  lines.push(op('cgroupns', 'sandbox'));
   if (cgroups.version === 2) {
     for (const d of dirs) lines.push(op('echo', path.join(d.nsRoot, 'cgroup.subtree_control'), cgroups.subtreeControl));
   }

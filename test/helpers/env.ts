@@ -10,3 +10,12 @@ export const DOCKER_SOCKET = process.env.BOXLAB_DOCKER_SOCKET ?? '/var/run/docke
 export function testInstance(label: string): string {
   return `t-${label}-${randomBytes(3).toString('hex')}`.slice(0, 31);
 }
+
+/** How much slower this machine is than the hosts the tests' timeouts were set on: 1 on a
+ *  host; the software-emulated test VM (scripts/vm/suite.sh) sets BOXLAB_TEST_TIME_SCALE. */
+export const TIME_SCALE = Number(process.env.BOXLAB_TEST_TIME_SCALE) || 1;
+
+/** A test's own timeout or deadline, scaled for the machine it runs on (never looser on a host). */
+export function scaled(ms: number): number {
+  return ms * TIME_SCALE;
+}

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { decodeServer, encodeClient, type ClientMessage, type Role, type ServerMessage } from '../../server/terminal/protocol.js';
 import { TerminalLink, type LinkStatus, type SocketLike } from '../../web/terminal/link.js';
 import type { Learner } from './server.js';
+import { scaled } from './env.js';
 
 const { Terminal } = headless;
 type HeadlessTerminal = InstanceType<typeof Terminal>;
@@ -99,7 +100,8 @@ export class HeadlessClient {
 }
 
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  // scaled: the test VM is slower than a host (1 on a host)
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(describe());

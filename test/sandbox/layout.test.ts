@@ -61,6 +61,17 @@ it('makes the user namespaces from a leased block of host ids, inside the learne
   const v1 = spec(V1_MOUNTINFO);
   expect(v1.some((l) => l.startsWith('devfilter'))).toBe(false);
   // v1 has no cgroup.max.descendants: the shim guards every v1 hierarchy's tree
+  // nsdelegate (v2 as systemd mounts it) lets a process move itself only between cgroups its cgroup namespace
+  // sees: the sandbox's cgroup tree is mounted inside the sandbox's cgroup namespace, then the shim goes back
+  // to the host's, and PID 1 joins its cgroups there before it enters the sandbox's (found by the v2 VM)
+  for (const lines of [v1, v2]) {
+    const lastMount = lines.reduce((at, l, k) => (/^mount cgroup2? /.test(l) ? k : at), -1);
+    const lastJoin = lines.reduce((at, l, k) => (l.startsWith('join ') ? k : at), -1);
+    expect(lastMount).toBeGreaterThan(lines.findIndex((l) => l.startsWith('namespaces ')));
+    expect(lines.indexOf('cgroupns host')).toBeGreaterThan(lastMount);
+    expect(lines.indexOf('cgroupns host')).toBe(lines.indexOf('fork-init') - 1);
+    expect(lines.indexOf('cgroupns sandbox')).toBe(lastJoin + 1);
+  }
   expect(v1.find((l) => l.startsWith('guard'))).toBe(`guard ${KERNEL_OBJECT_LIMITS.cgroups} ${KERNEL_OBJECT_LIMITS.cgroupDepth} /sys/fs/cgroup/cpu,cpuacct/boxlab/sbx-1/sandbox /sys/fs/cgroup/memory/boxlab/sbx-1/sandbox /sys/fs/cgroup/devices/boxlab/sbx-1/sandbox /sys/fs/cgroup/pids/boxlab/sbx-1/sandbox /sys/fs/cgroup/systemd/boxlab/sbx-1/sandbox`);
 });
 
@@ -86,10 +97,11 @@ it('lays the writable layer over an idmapped view of the shared rootfs, naming n
   // a container engine's layers need an upper layer's filesystem: not the root overlay
   expect(lines).toContain(`mount tmpfs /data/run/stage/root/var/lib/docker tmpfs - size=${DEFAULT_LIMITS.diskBytes},mode=710,uid=@root,gid=@root`);
   expect(lines.indexOf('mount - / - rec,private -')).toBeLessThan(lines.findIndex((l) => l.startsWith('mount tmpfs')));
-  // PID 1: a mount namespace of its own, /proc, the pivot, then the learner's root and a locked copy
+  // PID 1: a mount namespace of its own, its cgroups and cgroup namespace, /proc, the pivot, then the learner's root and a locked copy
   const init = lines.indexOf('fork-init');
   expect(lines.slice(init + 1).filter((l) => !l.startsWith('join') && !l.startsWith('write') && !l.startsWith('echo'))).toEqual([
     'unshare-mnt',
+    'cgroupns sandbox',
     'mount proc /data/run/stage/root/proc proc nosuid,nodev,noexec -',
     'pivot /data/run/stage/root',
     'become-root',

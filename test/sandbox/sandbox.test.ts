@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectCgroups, SANDBOXES_CPU_WEIGHT } from '../../server/sandbox/cgroups.js';
 import type { SandboxInfo } from '../../server/sandbox/driver.js';
 import { DRIVERS, makeDriver, makeNamespacesDriver, type TestDriver } from '../helpers/drivers.js';
+import { scaled } from '../helpers/env.js';
 
 const PIDS_LIMIT = 128;
 
@@ -29,7 +30,7 @@ describe.each(DRIVERS)('%s driver', (driverName) => {
   }
 
   function sh(id: string, script: string, timeoutMs = 20_000) {
-    return t.driver.exec(id, ['bash', '-c', script], { timeoutMs });
+    return t.driver.exec(id, ['bash', '-c', script], { timeoutMs: scaled(timeoutMs) });
   }
 
   it('keeps two sandboxes apart: processes, files, hostname and network', async () => {
@@ -152,14 +153,14 @@ describe.each(DRIVERS)('%s driver', (driverName) => {
   it('stops a fork bomb at the pids limit while another sandbox still answers within a second', async () => {
     const [bombed, other] = await Promise.all([create(), create()]);
     const bomb = sh(bombed.id, 'bomb() { bomb | bomb & }; bomb; sleep 30', 8000);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await new Promise((resolve) => setTimeout(resolve, scaled(1500)));
     const usage = await t.driver.usage(bombed.id);
     expect(usage.pids).toBeGreaterThan(PIDS_LIMIT / 2);
     expect(usage.pids).toBeLessThanOrEqual(PIDS_LIMIT);
     const started = performance.now();
     const answer = await t.driver.exec(other.id, ['echo', 'still here']);
     expect(answer.stdout).toBe('still here\n');
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(performance.now() - started).toBeLessThan(scaled(1000));
     await t.driver.destroy(bombed.id);
     await bomb.catch(() => undefined);
     expect(await t.leftovers(bombed.id)).toEqual([]);
@@ -191,7 +192,7 @@ describe.each(DRIVERS)('%s driver', (driverName) => {
     expect(slow).toMatchObject({ timedOut: true, exitCode: 137 });
     // the answer comes at the timeout; the command's processes are ended meanwhile
     expect(Date.now() - asked).toBeLessThan(1500);
-    await expect.poll(async () => (await sh(box.id, 'ps -eo args | grep -c "^sleep 30[01]" || true')).stdout.trim(), { timeout: 5000 }).toBe('0');
+    await expect.poll(async () => (await sh(box.id, 'ps -eo args | grep -c "^sleep 30[01]" || true')).stdout.trim(), { timeout: scaled(5000) }).toBe('0');
     const missing = await t.driver.exec(box.id, ['no-such-command']);
     expect(missing.exitCode).toBe(127);
   });
@@ -205,17 +206,17 @@ describe.each(DRIVERS)('%s driver', (driverName) => {
     });
     const exited = new Promise((resolve) => term.onExit(resolve));
     term.write('sleep 777 & echo $((6 * 7))-$(tty)\r');
-    await expect.poll(() => screen, { timeout: 5000 }).toMatch(/42-\/dev\/pts\/0/);
+    await expect.poll(() => screen, { timeout: scaled(5000) }).toMatch(/42-\/dev\/pts\/0/);
     expect((await sh(box.id, 'ps -eo args | grep -c "^sleep 777"')).stdout.trim()).toBe('1');
     // window size changes reach the sandbox's terminal; Ctrl-C interrupts the foreground job
     term.resize(101, 33);
     term.write('stty size\r');
-    await expect.poll(() => screen, { timeout: 5000 }).toMatch(/33 101/);
+    await expect.poll(() => screen, { timeout: scaled(5000) }).toMatch(/33 101/);
     term.write('sleep 888\r');
     await new Promise((resolve) => setTimeout(resolve, 300));
     term.write('\x03');
     term.write('echo after-$?\r');
-    await expect.poll(() => screen, { timeout: 5000 }).toMatch(/after-130/);
+    await expect.poll(() => screen, { timeout: scaled(5000) }).toMatch(/after-130/);
     await term.terminate(500);
     await exited;
     expect((await sh(box.id, 'ps -eo args | grep -c "^sleep 777" || true')).stdout.trim()).toBe('0');
@@ -273,7 +274,7 @@ describe.each(DRIVERS)('%s driver with a small disk', (driverName) => {
 
   it('stops a disk filler at the sandbox\'s disk limit', async () => {
     const box = await t.driver.create();
-    const r = await t.driver.exec(box.id, ['bash', '-c', 'dd if=/dev/zero of=/root/fill bs=1M count=200 2>&1 | grep -o "No space left on device" | head -n 1; df -B1 --output=size / | tail -n 1'], { timeoutMs: 20_000 });
+    const r = await t.driver.exec(box.id, ['bash', '-c', 'dd if=/dev/zero of=/root/fill bs=1M count=200 2>&1 | grep -o "No space left on device" | head -n 1; df -B1 --output=size / | tail -n 1'], { timeoutMs: scaled(20_000) });
     const [message, size] = r.stdout.trim().split('\n');
     expect(message).toBe('No space left on device');
     expect(Number(size)).toBeLessThanOrEqual(DISK);

@@ -5,7 +5,7 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KERNEL_OBJECT_LIMITS } from '../../server/sandbox/policy.js';
-import { TEST_DATA_DIR } from '../helpers/env.js';
+import { scaled, TEST_DATA_DIR } from '../helpers/env.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { attacker, type Shell } from './attacker.js';
 
@@ -37,7 +37,7 @@ async function othersUnharmed(): Promise<void> {
   const t0 = Date.now();
   expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   expect((await bystander.run('echo alive')).output).toBe('alive');
-  expect(Date.now() - t0).toBeLessThan(3000);
+  expect(Date.now() - t0).toBeLessThan(scaled(3000));
 }
 
 const SUNRECLAIM = () => Number(/^SUnreclaim:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) * 1024;
@@ -96,7 +96,7 @@ describe('processes, memory and disk', () => {
     expect(Number(/pids (\d+)/.exec(r.output)?.[1])).toBeLessThanOrEqual(512);
     await othersUnharmed();
     await shell.learner.fetch(`/api/sandboxes/${shell.sandbox.id}`, { method: 'DELETE', headers: { origin: shell.learner.origin } });
-  }, 60_000);
+  }, scaled(60_000));
 
   it('kills a memory hog inside the sandbox, never anything outside', async () => {
     const shell = await learner();
@@ -104,7 +104,7 @@ describe('processes, memory and disk', () => {
     expect(r.output).not.toMatch(/^survived$/m);
     expect(r.output).toMatch(/exit (137|1)/);
     await othersUnharmed();
-  }, 90_000);
+  }, scaled(90_000));
 
   it('stops a disk filler at the sandbox\'s own quota, never the host\'s disk', async () => {
     const shell = await learner();
@@ -114,5 +114,5 @@ describe('processes, memory and disk', () => {
     // the host's disk lost nothing like the gigabytes asked for
     expect(free - statfsSync(TEST_DATA_DIR).bavail * statfsSync(TEST_DATA_DIR).bsize).toBeLessThan(256 * 1024 * 1024);
     await othersUnharmed();
-  }, 90_000);
+  }, scaled(90_000));
 });

@@ -32,6 +32,8 @@
 
 struct sandbox_ids ids = {0, 0};
 int ns_user = -1, ns_net = -1, ns_uts = -1, ns_ipc = -1, ns_cgroup = -1;
+/* the cgroup namespace the shim started in (the host's, or a container's) */
+static int ns_host_cgroup = -1;
 static int lease_fd = -1;
 /* A proc mount whose /sys/user is writable (a container's /proc/sys is read-only). */
 static char sysctl_proc[512] = "/proc";
@@ -362,6 +364,9 @@ out:;
   errno = saved;
   if (rc == 0) {
     step = "joining the sandbox's namespaces";
+    /* kept to come back to: see the "cgroupns" operation */
+    ns_host_cgroup = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+    if (ns_host_cgroup < 0) return -1;
     int joins[] = {ns_net, ns_uts, ns_ipc, ns_cgroup};
     for (size_t k = 0; k < 4; k++)
       if (setns(joins[k], 0) != 0) return -1;
@@ -435,6 +440,11 @@ int run_op(char **f, int n) {
     return lchown(f[1], ids.base + (uid_t)atol(f[2]), ids.base + (gid_t)atol(f[3]));
   if (strcmp(op, "chdir") == 0 && n == 2) return chdir(f[1]);
   if (strcmp(op, "join") == 0 && n == 2) return write_file(f[1], "0", 0, 0);
+  /* "host": back to the cgroup namespace the shim started in; "sandbox": into the sandbox's. On a v2
+   * hierarchy mounted with nsdelegate (systemd's way) a process may move itself only between cgroups
+   * its cgroup namespace sees: PID 1 joins its cgroups from the host's namespace, then enters its own. */
+  if (strcmp(op, "cgroupns") == 0 && n == 2 && strcmp(f[1], "host") == 0) return setns(ns_host_cgroup, CLONE_NEWCGROUP);
+  if (strcmp(op, "cgroupns") == 0 && n == 2 && strcmp(f[1], "sandbox") == 0) return setns(ns_cgroup, CLONE_NEWCGROUP);
   if (strcmp(op, "lease") == 0 && n == 5)
     return lease(f[1], (uint32_t)strtoul(f[2], NULL, 10), (uint32_t)strtoul(f[3], NULL, 10), (uint32_t)strtoul(f[4], NULL, 10));
   if (strcmp(op, "namespaces") == 0 && n >= 2) return make_namespaces(f[1], f + 2, n - 2);
