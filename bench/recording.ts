@@ -12,7 +12,7 @@ import type { BenchResult } from './result.js';
 import { median, percentile, round } from './stats.js';
 import { echoSamples, EchoProbe, openClient, startServerProcess, type ServerProcess, type Terminal } from './terminal-clients.js';
 import { Learner } from '../test/helpers/server.js';
-import { CastRecorder } from '../server/recording/cast.js';
+import { CAST_EXT, CastRecorder } from '../server/recording/cast.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MB = 1e6;
@@ -93,7 +93,7 @@ async function withServer<T>(mode: string, fn: (server: ServerProcess, dir: stri
 }
 
 /** The recordings' bytes (the server's database shares the folder and is not counted). */
-const dirBytes = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.cast.brs') || f.endsWith('.cast.gz')).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+const dirBytes = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(CAST_EXT)).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
 
 /** Disk per learner-hour alone (it needs no quiet machine). */
 export async function benchRecordingDisk(): Promise<number> {
@@ -115,7 +115,7 @@ export async function benchRecorderCpu(): Promise<number> {
   const text = Buffer.from(randomBytes(24 * 1024 * 1024).toString('base64').replace(/(.{100})/g, '$1\r\n'));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'boxlab-bench-rec-cpu-'));
   try {
-    const rec = new CastRecorder({ file: path.join(dir, 'flood.cast.brs'), cols: 120, rows: 40, maxBytes: 1e12 });
+    const rec = new CastRecorder({ file: path.join(dir, `flood${CAST_EXT}`), cols: 120, rows: 40, maxBytes: 1e12 });
     const batches: Uint8Array[] = [];
     for (let i = 0; i < text.length; i += 65536) batches.push(new Uint8Array(text.subarray(i, i + 65536)));
     const before = process.cpuUsage();

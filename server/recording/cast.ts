@@ -1,20 +1,27 @@
-// One terminal's recording in asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2/):
-// a header line, then `[seconds, code, data]` lines: "o" output, "i" input,
-// "r" a resize ("COLSxROWS"), "m" a marker (here: why recording stopped).
+// One terminal's recording, read back as asciicast v2
+// (https://docs.asciinema.org/manual/asciicast/v2/): a header line, then
+// `[seconds, code, data]` lines: "o" output, "i" input, "r" a resize
+// ("COLSxROWS"), "m" a marker (here: a check's verdict, or why recording stopped).
 //
 // Off the terminal's hot path: the tap only notes the bytes it is handed
 // (the session allocates each batch anew, so nothing is copied) with their
-// time; a timer turns what gathered into lines, compresses them on libuv's
-// pool and appends them to the file as one segment. So the data path pays a
-// push, and the disk a write per second at most (a flood: one per 1 MiB).
+// time; a timer packs what gathered and appends it to the file as one
+// segment. So the data path pays a push, and the disk a write per second at
+// most (a flood: one per 1 MiB).
 //
-// The file (`.cast.brs`): segments, each a 4-byte big-endian length and one
-// brotli stream (quality 1) of whole lines; `castStream` reads it back as the
-// plain .cast (and the `.cast.gz` files of gzip members that earlier versions
-// wrote). Brotli at quality 1 rather than gzip: as small as gzip's level 6
-// on a typical session, and about ten times cheaper on a flood of
-// high-entropy text such as base64, where deflate at any level spends its
-// time looking for matches that are not there (docs/benchmarks.md).
+// The file (`.castev`) keeps events as they came, not yet as JSON: each
+// segment a 4-byte big-endian length (its top bit set: stored as is) and a
+// brotli stream (quality 1) of records, each a code byte, the milliseconds
+// since the start and the length (4 bytes each), then the bytes. Text
+// decoding and JSON escaping, a third of what recording a flood cost, happen
+// when the recording is read (`castStream`), not while the learner types.
+// A segment brotli shrinks by less than a quarter (base64, random bytes) has
+// the next ones of the flood stored as is, and a later one tried again (and
+// the next flood's first): its CPU would buy little disk. Brotli at quality 1 rather than gzip: as small as
+// gzip's level 6 on a typical session, and several times cheaper on
+// high-entropy text, where deflate spends its time looking for matches that
+// are not there (docs/benchmarks.md). Earlier versions' files (`.cast.brs`:
+// segments of JSON lines; `.cast.gz`: gzip members) still read back.
 import { createReadStream, promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -25,35 +32,65 @@ const brotliCompress = promisify(brotliCompressCb);
 const brotliDecompress = promisify(brotliDecompressCb);
 
 /** The extension of the recordings this version writes. */
-export const CAST_EXT = '.cast.brs';
+export const CAST_EXT = '.castev';
 
-async function segment(text: string): Promise<Buffer> {
-  const body = await brotliCompress(text, {
-    params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT, [zlib.BROTLI_PARAM_SIZE_HINT]: text.length },
-  });
+const STORED = 0x8000_0000;
+/** Records: code, milliseconds, length. */
+const RECORD_HEAD = 9;
+const HEADER = 0x68; // 'h': the asciicast header's JSON
+
+function segmentHead(length: number, stored: boolean): Buffer {
   const head = Buffer.allocUnsafe(4);
-  head.writeUInt32BE(body.length, 0);
-  return Buffer.concat([head, body]);
+  head.writeUInt32BE((length | (stored ? STORED : 0)) >>> 0, 0);
+  return head;
 }
 
-/** The segments' text, one by one; a segment cut short (a crash while writing) ends it. */
+/** The segments' bodies, one by one, as written; a segment cut short (a crash while writing) ends them. */
 async function* segments(file: string): AsyncGenerator<Buffer> {
   const fh = await fs.open(file, 'r');
   try {
     const head = Buffer.alloc(4);
     for (let pos = 0; ; ) {
       if ((await fh.read(head, 0, 4, pos)).bytesRead < 4) return;
-      const body = Buffer.alloc(head.readUInt32BE(0));
+      const word = head.readUInt32BE(0);
+      const body = Buffer.alloc(word & ~STORED);
       if ((await fh.read(body, 0, body.length, pos + 4)).bytesRead < body.length) return;
       pos += 4 + body.length;
-      yield await brotliDecompress(body);
+      yield word & STORED ? body : await brotliDecompress(body);
     }
   } finally {
     await fh.close();
   }
 }
 
-/** A recording's file as the plain .cast text (`.cast.brs`, or the gzip members of a `.cast.gz`; a part cut short by a crash ends the text there). */
+/** Records back to asciicast lines: times that never go back, bytes split across records decoded whole. */
+class CastReader {
+  private readonly output = new Utf8Stream();
+  private readonly input = new Utf8Stream();
+  private lastMs = 0;
+
+  lines(body: Buffer): string {
+    let text = '';
+    for (let pos = 0; pos + RECORD_HEAD <= body.length; ) {
+      const code = body[pos]!;
+      const ms = body.readUInt32BE(pos + 1);
+      const end = Math.min(body.length, pos + RECORD_HEAD + body.readUInt32BE(pos + 5));
+      const data = body.subarray(pos + RECORD_HEAD, end);
+      pos = end;
+      if (code === HEADER) {
+        text += `${data.toString('utf8')}\n`;
+        continue;
+      }
+      const raw = code === 0x6f ? this.output.decode(data) : code === 0x69 ? this.input.decode(data) : data.toString('utf8');
+      if (raw === '') continue;
+      this.lastMs = Math.max(this.lastMs, ms);
+      text += `${JSON.stringify([this.lastMs / 1000, String.fromCharCode(code), raw])}\n`;
+    }
+    return text;
+  }
+}
+
+/** A recording's file as the plain .cast text (a part cut short by a crash ends the text there). */
 export function castStream(file: string): Readable {
   if (file.endsWith('.gz')) {
     const gunzip = createGunzip({ finishFlush: zlib.Z_SYNC_FLUSH });
@@ -61,20 +98,32 @@ export function castStream(file: string): Readable {
     stream.on('error', (err) => gunzip.destroy(err));
     return stream.pipe(gunzip);
   }
-  return Readable.from(segments(file), { objectMode: false });
+  const legacy = file.endsWith('.cast.brs');
+  return Readable.from(
+    (async function* () {
+      const reader = new CastReader();
+      for await (const body of segments(file)) yield legacy ? body : Buffer.from(reader.lines(body));
+    })(),
+    { objectMode: false },
+  );
 }
 
 /** The same at once, from the file's bytes (`name` tells the format). */
 export function castText(data: Buffer, name: string): string {
   if (name.endsWith('.gz')) return gunzipSync(data, { finishFlush: zlib.Z_SYNC_FLUSH }).toString('utf8');
-  const parts: Buffer[] = [];
+  const legacy = name.endsWith('.cast.brs');
+  const reader = new CastReader();
+  let text = '';
   for (let pos = 0; pos + 4 <= data.length; ) {
-    const end = pos + 4 + data.readUInt32BE(pos);
+    const word = data.readUInt32BE(pos);
+    const end = pos + 4 + (word & ~STORED);
     if (end > data.length) break;
-    parts.push(brotliDecompressSync(data.subarray(pos + 4, end)));
+    const body = data.subarray(pos + 4, end);
+    const plain = word & STORED ? body : brotliDecompressSync(body);
+    text += legacy ? plain.toString('utf8') : reader.lines(plain);
     pos = end;
   }
-  return Buffer.concat(parts).toString('utf8');
+  return text;
 }
 
 export interface CastHeader {
@@ -114,22 +163,26 @@ export interface CastRecorderOptions {
 
 /** Bytes waiting past this (a disk that does not keep up) are dropped, and the recording says so. */
 const MAX_PENDING = 8 * 1024 * 1024;
+/** A segment this big is a flood's (a typical second of typing is a few KiB). */
+const FLOOD_SEGMENT = 256 * 1024;
+/** How many of a flood's segments are stored as is before compression is tried again. */
+const STORE_RUN = 8;
 
 export class CastRecorder implements TerminalTap {
   readonly startedAt = Date.now();
   private readonly t0: number;
   private readonly now: () => number;
-  private pending: Array<[number, CastCode, Uint8Array | string]> = [];
+  private pending: Array<[number, number, Uint8Array]> = [];
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void>;
   private written = 0;
-  private lastTime = 0;
+  private lastMs = 0;
+  /** Segments of this flood still to be stored as is, brotli having barely shrunk the last one tried. */
+  private storeNext = 0;
   private stoppedWhy: string | undefined;
   private ended = false;
   private discarded = false;
-  private readonly output_ = new Utf8Stream();
-  private readonly input_ = new Utf8Stream();
   private readonly flushMs: number;
   private readonly flushBytes: number;
 
@@ -146,7 +199,7 @@ export class CastRecorder implements TerminalTap {
       env: { TERM: 'xterm-256color', SHELL: '/bin/bash' },
       ...(options.title ? { title: options.title } : {}),
     };
-    this.chain = this.write(`${JSON.stringify(header)}\n`, true);
+    this.chain = this.write(this.pack([[this.t0, HEADER, Buffer.from(JSON.stringify(header))]]), true);
   }
 
   /** Compressed bytes written so far. */
@@ -160,21 +213,21 @@ export class CastRecorder implements TerminalTap {
   }
 
   output(data: Uint8Array): void {
-    this.note('o', data, data.length);
+    this.note('o', data);
   }
 
   input(data: Uint8Array): void {
     // the input frame's bytes may be a view of the socket's buffer: small, so copied
-    this.note('i', data.slice(), data.length);
+    this.note('i', data.slice());
   }
 
   resize(cols: number, rows: number): void {
-    this.note('r', `${cols}x${rows}`, 8);
+    this.note('r', Buffer.from(`${cols}x${rows}`));
   }
 
   /** A marker at this moment (asciicast "m"), such as a check's verdict. */
   mark(label: string): void {
-    this.note('m', label, label.length);
+    this.note('m', Buffer.from(label));
   }
 
   end(): void {
@@ -199,7 +252,7 @@ export class CastRecorder implements TerminalTap {
       const events = this.pending;
       this.pending = [];
       this.pendingBytes = 0;
-      this.chain = this.chain.then(() => this.write(this.lines(events)));
+      this.chain = this.chain.then(() => this.write(this.pack(events)));
     }
     // a write may queue one more (the stop marker)
     let last: Promise<void>;
@@ -209,14 +262,14 @@ export class CastRecorder implements TerminalTap {
     } while (last !== this.chain);
   }
 
-  private note(code: CastCode, data: Uint8Array | string, size: number): void {
+  private note(code: CastCode, data: Uint8Array): void {
     if (this.stoppedWhy || this.ended) return;
-    if (this.pendingBytes + size > MAX_PENDING) {
+    if (this.pendingBytes + data.length > MAX_PENDING) {
       this.stop('the disk did not keep up; recording stopped');
       return;
     }
-    this.pending.push([this.now(), code, data]);
-    this.pendingBytes += size;
+    this.pending.push([this.now(), code.charCodeAt(0), data]);
+    this.pendingBytes += data.length;
     if (this.pendingBytes >= this.flushBytes) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.flushMs);
@@ -230,28 +283,44 @@ export class CastRecorder implements TerminalTap {
     const events = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    events.push([this.now(), 'm', why]);
-    this.chain = this.chain.then(() => this.write(this.lines(events), true));
+    events.push([this.now(), 0x6d, Buffer.from(why)]);
+    this.chain = this.chain.then(() => this.write(this.pack(events), true));
   }
 
-  /** asciicast lines; times never go back, and bytes split across batches decode whole. */
-  private lines(events: Array<[number, CastCode, Uint8Array | string]>): string {
-    let text = '';
+  /** The events as records; times never go back. */
+  private pack(events: Array<[number, number, Uint8Array]>): Buffer {
+    let size = 0;
+    for (const event of events) size += RECORD_HEAD + event[2].length;
+    const out = Buffer.allocUnsafe(size);
+    let pos = 0;
     for (const [at, code, data] of events) {
-      const raw = typeof data === 'string' ? data : (code === 'i' ? this.input_ : this.output_).decode(data);
-      if (raw === '') continue;
-      const time = Math.max(this.lastTime, Math.round(at - this.t0) / 1000);
-      this.lastTime = time;
-      text += `${JSON.stringify([time, code, raw])}\n`;
+      this.lastMs = Math.max(this.lastMs, Math.round(at - this.t0));
+      out[pos] = code;
+      out.writeUInt32BE(this.lastMs, pos + 1);
+      out.writeUInt32BE(data.length, pos + 5);
+      out.set(data, pos + RECORD_HEAD);
+      pos += RECORD_HEAD + data.length;
     }
-    return text;
+    return out;
+  }
+
+  /** The segment of these records: compressed, unless this flood's last try showed it not worth it. */
+  private async segment(body: Buffer): Promise<Buffer> {
+    if (body.length < FLOOD_SEGMENT) this.storeNext = 0; // the flood is over
+    if (this.storeNext > 0) {
+      this.storeNext--;
+      return Buffer.concat([segmentHead(body.length, true), body]);
+    }
+    const packed = await brotliCompress(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } });
+    if (packed.length > 0.75 * body.length && body.length >= FLOOD_SEGMENT) this.storeNext = STORE_RUN;
+    return packed.length < body.length ? Buffer.concat([segmentHead(packed.length, false), packed]) : Buffer.concat([segmentHead(body.length, true), body]);
   }
 
   /** Appends one segment; events (not the header or the stop marker) only while the caps allow. */
-  private async write(text: string, unconditional = false): Promise<void> {
-    if (text === '' || this.discarded) return;
+  private async write(body: Buffer, unconditional = false): Promise<void> {
+    if (body.length === 0 || this.discarded) return;
     try {
-      const packed = await segment(text);
+      const packed = await this.segment(body);
       if (!unconditional) {
         if (this.stoppedWhy) return;
         if (this.written + packed.length > this.options.maxBytes) return this.stop(`this terminal's recording reached its size cap (${this.options.maxBytes} bytes); recording stopped`);

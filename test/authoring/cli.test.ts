@@ -120,7 +120,7 @@ describe('boxlab verify', () => {
     const typedAt = events.find((e) => e[1] === 'i')![0];
     expect(events.find((e) => e[1] === 'm')![0]).toBeLessThanOrEqual(typedAt);
     expect(events.filter((e) => e[1] === 'm').at(-1)![0]).toBeGreaterThanOrEqual(typedAt);
-    expect(existsSync(path.join(dir, '01-basics.cast.brs'))).toBe(false);
+    expect(existsSync(path.join(dir, '01-basics.castev'))).toBe(false);
   });
 
   it('types each answer of answers.md into a sandbox of its own: alternates must pass, near misses fail with their reason', async () => {

@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { LearnerBus } from '../../server/events.js';
-import { castProblems, CastRecorder, castStream, castText, Utf8Stream } from '../../server/recording/cast.js';
-import { gzipSync } from 'node:zlib';
+import { CAST_EXT, castProblems, CastRecorder, castStream, castText, Utf8Stream } from '../../server/recording/cast.js';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Recordings } from '../../server/recording/index.js';
 import { openDb, type Db } from '../../server/store/db.js';
 
@@ -37,7 +37,7 @@ function recordings(options: Partial<ConstructorParameters<typeof Recordings>[0]
 }
 
 it('writes an asciicast v2 file of compressed segments, its times never going back', async () => {
-  const file = path.join(dir, 'a.cast.brs');
+  const file = path.join(dir, `a${CAST_EXT}`);
   const rec = new CastRecorder({ file, cols: 100, rows: 30, maxBytes: 1024 ** 2, flushMs: 5 });
   rec.output(new TextEncoder().encode('hello\r\n'));
   rec.input(new TextEncoder().encode('ls\r'));
@@ -156,8 +156,8 @@ it('records nobody with mode none, and only workshop members with mode workshops
   for (const r of [none, ws, bare]) await r.close();
 });
 
-it('reads back what a crash cut short up to the last whole segment, and the .cast.gz files earlier versions wrote', async () => {
-  const file = path.join(dir, 'b.cast.brs');
+it('reads back what a crash cut short up to the last whole segment, and the .cast.gz and .cast.brs files earlier versions wrote', async () => {
+  const file = path.join(dir, `b${CAST_EXT}`);
   const rec = new CastRecorder({ file, cols: 80, rows: 24, maxBytes: 1024 ** 2, flushMs: 5 });
   rec.output(new TextEncoder().encode('first\r\n'));
   await rec.flush();
@@ -179,6 +179,12 @@ it('reads back what a crash cut short up to the last whole segment, and the .cas
   const lines = '{"version":2,"width":80,"height":24}\n[0.1,"o","old"]\n';
   writeFileSync(old, Buffer.concat([gzipSync(lines.slice(0, 38)), gzipSync(lines.slice(38))]));
   expect(await read(old)).toBe(lines);
+  // and brotli segments of the lines themselves
+  const brs = path.join(dir, 'd.cast.brs');
+  const packed = [lines.slice(0, 38), lines.slice(38)].map((part) => brotliCompressSync(part));
+  writeFileSync(brs, Buffer.concat(packed.flatMap((p) => [Buffer.from([0, 0, p.length >> 8, p.length & 255]), p])));
+  expect(await read(brs)).toBe(lines);
+  expect(castText(readFileSync(brs), brs)).toBe(lines);
 });
 
 it('decodes UTF-8 split anywhere across batches, and bad bytes as U+FFFD', () => {
@@ -192,4 +198,28 @@ it('decodes UTF-8 split anywhere across batches, and bad bytes as U+FFFD', () =>
   }
   const d = new Utf8Stream();
   expect(d.decode(new Uint8Array([0x61, 0xe2])) + d.decode(new Uint8Array([0x62, 0xff, 0x63]))).toBe('a\ufffdb\ufffdc');
+});
+
+it("stores a flood's segments as they are when brotli barely shrinks them, tries again later, and reads it all back", async () => {
+  const file = path.join(dir, `flood${CAST_EXT}`);
+  const rec = new CastRecorder({ file, cols: 80, rows: 24, maxBytes: 1024 ** 3 });
+  const flood = noise(11 * 1024 ** 2);
+  for (let i = 0; i < flood.length; i += 64 * 1024) rec.output(flood.slice(i, i + 64 * 1024));
+  await rec.flush();
+  const prompt = new TextEncoder().encode('$ ');
+  rec.output(prompt);
+  await rec.flush();
+  const text = new TextEncoder().encode('plain text\r\n'.repeat(100_000));
+  for (let i = 0; i < text.length; i += 64 * 1024) rec.output(text.slice(i, i + 64 * 1024));
+  rec.end();
+  await rec.flush();
+  const data = readFileSync(file);
+  const kinds: string[] = [];
+  for (let pos = 0; pos < data.length; pos += 4 + (data.readUInt32BE(pos) & 0x7fffffff)) kinds.push(data.readUInt32BE(pos) & 0x80000000 ? 'stored' : 'brotli');
+  // the header (smaller as it is); the flood's first MiB tried, the next 8 stored, the 10th tried again;
+  // the 11th stored; the prompt after it tried (and smaller as it is); the next flood, of text, compressed
+  expect(kinds).toEqual(['stored', 'brotli', ...Array(8).fill('stored'), 'brotli', 'stored', 'stored', 'brotli', 'brotli']);
+  const [, ...events] = castText(data, file).trimEnd().split('\n').map((l) => JSON.parse(l) as [number, string, string]);
+  expect(events.map((e) => e[2]).join('')).toBe(new TextDecoder().decode(flood) + '$ ' + new TextDecoder().decode(text));
+  expect(data.length).toBeLessThan(flood.length + 64 * 1024);
 });
