@@ -83,4 +83,5 @@ it("gives a viewer the screen from the terminal's own output while that still ho
     await t.driver.destroy(box.id);
     await t.close();
   }
+  expect(await t.leftovers()).toEqual([]);
 });
