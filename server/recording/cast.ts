@@ -23,6 +23,7 @@
 // are not there (docs/benchmarks.md). Earlier versions' files (`.cast.brs`:
 // segments of JSON lines; `.cast.gz`: gzip members) still read back.
 import { createReadStream, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { brotliCompress as brotliCompressCb, brotliDecompress as brotliDecompressCb, brotliDecompressSync, constants as zlib, createGunzip, gunzipSync } from 'node:zlib';
@@ -178,6 +179,8 @@ export class CastRecorder implements TerminalTap {
   private chain: Promise<void>;
   private written = 0;
   private lastMs = 0;
+  /** The file, open for appending from the first write to the end (not opened per write: the event loop's part of a flood's recording was a fifth that). */
+  private file: Promise<FileHandle> | undefined;
   /** Segments of this flood still to be stored as is, brotli having barely shrunk the last one tried. */
   private storeNext = 0;
   private stoppedWhy: string | undefined;
@@ -242,6 +245,7 @@ export class CastRecorder implements TerminalTap {
     clearTimeout(this.timer);
     this.pending = [];
     this.pendingBytes = 0;
+    this.chain = this.chain.then(() => this.close());
   }
 
   /** Resolves once everything noted so far is on disk. */
@@ -260,6 +264,7 @@ export class CastRecorder implements TerminalTap {
       last = this.chain;
       await last;
     } while (last !== this.chain);
+    if (this.ended) await this.close();
   }
 
   private note(code: CastCode, data: Uint8Array): void {
@@ -305,30 +310,43 @@ export class CastRecorder implements TerminalTap {
   }
 
   /** The segment of these records: compressed, unless this flood's last try showed it not worth it. */
-  private async segment(body: Buffer): Promise<Buffer> {
+  private async segment(body: Buffer): Promise<[head: Buffer, body: Buffer]> {
     if (body.length < FLOOD_SEGMENT) this.storeNext = 0; // the flood is over
     if (this.storeNext > 0) {
       this.storeNext--;
-      return Buffer.concat([segmentHead(body.length, true), body]);
+      return [segmentHead(body.length, true), body];
     }
     const packed = await brotliCompress(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } });
     if (packed.length > 0.75 * body.length && body.length >= FLOOD_SEGMENT) this.storeNext = STORE_RUN;
-    return packed.length < body.length ? Buffer.concat([segmentHead(packed.length, false), packed]) : Buffer.concat([segmentHead(body.length, true), body]);
+    return packed.length < body.length ? [segmentHead(packed.length, false), packed] : [segmentHead(body.length, true), body];
+  }
+
+  private async close(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    await (await file?.catch(() => undefined))?.close().catch(() => {});
   }
 
   /** Appends one segment; events (not the header or the stop marker) only while the caps allow. */
   private async write(body: Buffer, unconditional = false): Promise<void> {
     if (body.length === 0 || this.discarded) return;
     try {
-      const packed = await this.segment(body);
+      const segment = await this.segment(body);
+      const size = segment[0].length + segment[1].length;
       if (!unconditional) {
         if (this.stoppedWhy) return;
-        if (this.written + packed.length > this.options.maxBytes) return this.stop(`this terminal's recording reached its size cap (${this.options.maxBytes} bytes); recording stopped`);
-        if (this.options.budget && !this.options.budget(packed.length)) return this.stop("the learner's recordings reached their size cap; recording stopped");
+        if (this.written + size > this.options.maxBytes) return this.stop(`this terminal's recording reached its size cap (${this.options.maxBytes} bytes); recording stopped`);
+        if (this.options.budget && !this.options.budget(size)) return this.stop("the learner's recordings reached their size cap; recording stopped");
       }
       if (this.discarded) return;
-      await fs.appendFile(this.options.file, packed, { mode: 0o600 });
-      this.written += packed.length;
+      const fh = await (this.file ??= fs.open(this.options.file, 'a', 0o600));
+      const { bytesWritten } = await fh.writev(segment);
+      this.written += bytesWritten;
+      if (bytesWritten < size) {
+        // a full disk: what follows a segment cut short could not be read, so nothing follows it
+        this.stoppedWhy = 'the disk is full; recording stopped';
+        throw new Error(`recording ${this.options.file}: ${bytesWritten} of ${size} bytes written`);
+      }
       this.options.onWritten?.(this.written);
     } catch (err) {
       this.options.onError?.(err);
