@@ -164,6 +164,19 @@ export interface CastRecorderOptions {
 
 /** Bytes waiting past this (a disk that does not keep up) are dropped, and the recording says so. */
 const MAX_PENDING = 8 * 1024 * 1024;
+/**
+ * A flood's segment buffers, reused. Each batch is copied into the segment at
+ * once, so the session's frames die young; a megabyte buffer made anew for
+ * every segment would outlive the young generation during its write, and the
+ * old one's collections came with it (V8's helper threads busy, the event
+ * loop paused).
+ */
+const FLOOD_BUFFER = 1024 * 1024 + 64 * 1024 + 1024;
+const spare: Buffer[] = [];
+const release = (buf: Buffer) => {
+  if (buf.length === FLOOD_BUFFER && spare.length < 4) spare.push(buf);
+};
+const EMPTY: Buffer = Buffer.alloc(0);
 /** A segment this big is a flood's (a typical second of typing is a few KiB). */
 const FLOOD_SEGMENT = 256 * 1024;
 /** How many of a flood's segments are stored as is before compression is tried again. */
@@ -173,10 +186,13 @@ export class CastRecorder implements TerminalTap {
   readonly startedAt = Date.now();
   private readonly t0: number;
   private readonly now: () => number;
-  private pending: Array<[number, number, Uint8Array]> = [];
-  private pendingBytes = 0;
+  /** The segment being gathered: records, `used` bytes of it. */
+  private seg: Buffer = EMPTY;
+  private used = 0;
+  /** Bytes of segments gathered and waiting for their write. */
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<void>;
+  private chain = Promise.resolve();
   private written = 0;
   private lastMs = 0;
   /** The file, open for appending from the first write to the end (not opened per write: the event loop's part of a flood's recording was a fifth that). */
@@ -202,7 +218,8 @@ export class CastRecorder implements TerminalTap {
       env: { TERM: 'xterm-256color', SHELL: '/bin/bash' },
       ...(options.title ? { title: options.title } : {}),
     };
-    this.chain = this.write(this.pack([[this.t0, HEADER, Buffer.from(JSON.stringify(header))]]), true);
+    this.record(HEADER, Buffer.from(JSON.stringify(header)));
+    this.queue(this.take(), true);
   }
 
   /** Compressed bytes written so far. */
@@ -220,8 +237,7 @@ export class CastRecorder implements TerminalTap {
   }
 
   input(data: Uint8Array): void {
-    // the input frame's bytes may be a view of the socket's buffer: small, so copied
-    this.note('i', data.slice());
+    this.note('i', data);
   }
 
   resize(cols: number, rows: number): void {
@@ -243,8 +259,7 @@ export class CastRecorder implements TerminalTap {
   discard(): void {
     this.discarded = this.ended = true;
     clearTimeout(this.timer);
-    this.pending = [];
-    this.pendingBytes = 0;
+    release(this.take().buffer);
     this.chain = this.chain.then(() => this.close());
   }
 
@@ -252,12 +267,7 @@ export class CastRecorder implements TerminalTap {
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length > 0) {
-      const events = this.pending;
-      this.pending = [];
-      this.pendingBytes = 0;
-      this.chain = this.chain.then(() => this.write(this.pack(events)));
-    }
+    if (this.used > 0) this.queue(this.take());
     // a write may queue one more (the stop marker)
     let last: Promise<void>;
     do {
@@ -269,13 +279,12 @@ export class CastRecorder implements TerminalTap {
 
   private note(code: CastCode, data: Uint8Array): void {
     if (this.stoppedWhy || this.ended) return;
-    if (this.pendingBytes + data.length > MAX_PENDING) {
+    if (this.queued + this.used + data.length > MAX_PENDING) {
       this.stop('the disk did not keep up; recording stopped');
       return;
     }
-    this.pending.push([this.now(), code.charCodeAt(0), data]);
-    this.pendingBytes += data.length;
-    if (this.pendingBytes >= this.flushBytes) void this.flush();
+    this.record(code.charCodeAt(0), data);
+    if (this.used >= this.flushBytes) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.flushMs);
       this.timer.unref();
@@ -285,28 +294,41 @@ export class CastRecorder implements TerminalTap {
   private stop(why: string): void {
     if (this.stoppedWhy) return;
     this.stoppedWhy = why;
-    const events = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    events.push([this.now(), 0x6d, Buffer.from(why)]);
-    this.chain = this.chain.then(() => this.write(this.pack(events), true));
+    this.record(0x6d, Buffer.from(why));
+    this.queue(this.take(), true);
   }
 
-  /** The events as records; times never go back. */
-  private pack(events: Array<[number, number, Uint8Array]>): Buffer {
-    let size = 0;
-    for (const event of events) size += RECORD_HEAD + event[2].length;
-    const out = Buffer.allocUnsafe(size);
-    let pos = 0;
-    for (const [at, code, data] of events) {
-      this.lastMs = Math.max(this.lastMs, Math.round(at - this.t0));
-      out[pos] = code;
-      out.writeUInt32BE(this.lastMs, pos + 1);
-      out.writeUInt32BE(data.length, pos + 5);
-      out.set(data, pos + RECORD_HEAD);
-      pos += RECORD_HEAD + data.length;
+  /** Appends a record to the segment being gathered; times never go back. */
+  private record(code: number, data: Uint8Array): void {
+    const need = RECORD_HEAD + data.length;
+    if (this.used + need > this.seg.length) {
+      // grows by doubling from 4 KiB (a typing learner's second) to a flood's pooled buffer
+      const size = Math.max(this.used + need, Math.min(FLOOD_BUFFER, Math.max(4096, 2 * this.seg.length)));
+      const next = size === FLOOD_BUFFER ? (spare.pop() ?? Buffer.allocUnsafe(size)) : Buffer.allocUnsafe(size);
+      this.seg.copy(next, 0, 0, this.used);
+      release(this.seg);
+      this.seg = next;
     }
-    return out;
+    this.lastMs = Math.max(this.lastMs, Math.round(this.now() - this.t0));
+    const at = this.used;
+    this.seg[at] = code;
+    this.seg.writeUInt32BE(this.lastMs, at + 1);
+    this.seg.writeUInt32BE(data.length, at + 5);
+    this.seg.set(data, at + RECORD_HEAD);
+    this.used += need;
+  }
+
+  /** The segment gathered so far (its buffer to be released once written); a new one begins. */
+  private take(): { body: Buffer; buffer: Buffer } {
+    const taken = { body: this.seg.subarray(0, this.used), buffer: this.seg };
+    this.seg = EMPTY;
+    this.used = 0;
+    return taken;
+  }
+
+  private queue(segment: { body: Buffer; buffer: Buffer }, unconditional = false): void {
+    this.queued += segment.body.length;
+    this.chain = this.chain.then(() => this.write(segment, unconditional));
   }
 
   /** The segment of these records: compressed, unless this flood's last try showed it not worth it. */
@@ -328,9 +350,9 @@ export class CastRecorder implements TerminalTap {
   }
 
   /** Appends one segment; events (not the header or the stop marker) only while the caps allow. */
-  private async write(body: Buffer, unconditional = false): Promise<void> {
-    if (body.length === 0 || this.discarded) return;
+  private async write({ body, buffer }: { body: Buffer; buffer: Buffer }, unconditional = false): Promise<void> {
     try {
+      if (body.length === 0 || this.discarded) return;
       const segment = await this.segment(body);
       const size = segment[0].length + segment[1].length;
       if (!unconditional) {
@@ -350,6 +372,9 @@ export class CastRecorder implements TerminalTap {
       this.options.onWritten?.(this.written);
     } catch (err) {
       this.options.onError?.(err);
+    } finally {
+      this.queued -= body.length;
+      release(buffer);
     }
   }
 }

@@ -204,7 +204,10 @@ it("stores a flood's segments as they are when brotli barely shrinks them, tries
   const file = path.join(dir, `flood${CAST_EXT}`);
   const rec = new CastRecorder({ file, cols: 80, rows: 24, maxBytes: 1024 ** 3 });
   const flood = noise(11 * 1024 ** 2);
-  for (let i = 0; i < flood.length; i += 64 * 1024) rec.output(flood.slice(i, i + 64 * 1024));
+  for (let i = 0; i < flood.length; i += 64 * 1024) {
+    rec.output(flood.slice(i, i + 64 * 1024));
+    if (i % (1024 * 1024) === 15 * 64 * 1024) await rec.flush(); // a disk that keeps up
+  }
   await rec.flush();
   const prompt = new TextEncoder().encode('$ ');
   rec.output(prompt);
@@ -212,6 +215,7 @@ it("stores a flood's segments as they are when brotli barely shrinks them, tries
   const text = new TextEncoder().encode('plain text\r\n'.repeat(100_000));
   for (let i = 0; i < text.length; i += 64 * 1024) rec.output(text.slice(i, i + 64 * 1024));
   rec.end();
+  expect(rec.stopped).toBeUndefined();
   await rec.flush();
   const data = readFileSync(file);
   const kinds: string[] = [];
@@ -222,4 +226,16 @@ it("stores a flood's segments as they are when brotli barely shrinks them, tries
   const [, ...events] = castText(data, file).trimEnd().split('\n').map((l) => JSON.parse(l) as [number, string, string]);
   expect(events.map((e) => e[2]).join('')).toBe(new TextDecoder().decode(flood) + '$ ' + new TextDecoder().decode(text));
   expect(data.length).toBeLessThan(flood.length + 64 * 1024);
+});
+
+it('stops, and says so, when more than 8 MiB wait for a disk that does not keep up', async () => {
+  const file = path.join(dir, `slow${CAST_EXT}`);
+  const rec = new CastRecorder({ file, cols: 80, rows: 24, maxBytes: 1024 ** 3 });
+  for (let i = 0; i < 160; i++) rec.output(noise(64 * 1024)); // 10 MiB in one turn of the event loop: no write can finish
+  expect(rec.stopped).toMatch(/did not keep up/);
+  rec.end();
+  await rec.flush();
+  const text = castText(readFileSync(file), file);
+  expect(text.trimEnd().split('\n').at(-1)).toMatch(/"m","the disk did not keep up; recording stopped"/);
+  expect(castProblems(text)).toEqual([]);
 });
