@@ -3,11 +3,11 @@
 // `[seconds, code, data]` lines: "o" output, "i" input, "r" a resize
 // ("COLSxROWS"), "m" a marker (here: a check's verdict, or why recording stopped).
 //
-// Off the terminal's hot path: the tap only notes the bytes it is handed
-// (the session allocates each batch anew, so nothing is copied) with their
-// time; a timer packs what gathered and appends it to the file as one
-// segment. So the data path pays a push, and the disk a write per second at
-// most (a flood: one per 1 MiB).
+// Off the terminal's hot path: the tap copies each batch it is handed, with
+// its time, into the segment being gathered (so the session's frames die
+// young); a timer appends what gathered to the file as one segment. So the
+// data path pays a copy, and the disk a write per second at most (a flood:
+// one per 1 MiB).
 //
 // The file (`.castev`) keeps events as they came, not yet as JSON: each
 // segment a 4-byte big-endian length (its top bit set: stored as is) and a
