@@ -189,6 +189,8 @@ export class CastRecorder implements TerminalTap {
   /** The segment being gathered: records, `used` bytes of it. */
   private seg: Buffer = EMPTY;
   private used = 0;
+  /** The size the last segment reached: a flood's next one starts at a flood's buffer. */
+  private lastUsed = 0;
   /** Bytes of segments gathered and waiting for their write. */
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -302,8 +304,10 @@ export class CastRecorder implements TerminalTap {
   private record(code: number, data: Uint8Array): void {
     const need = RECORD_HEAD + data.length;
     if (this.used + need > this.seg.length) {
-      // grows by doubling from 4 KiB (a typing learner's second) to a flood's pooled buffer
-      const size = Math.max(this.used + need, Math.min(FLOOD_BUFFER, Math.max(4096, 2 * this.seg.length)));
+      // grows by doubling from 4 KiB (a typing learner's second) to a flood's pooled buffer,
+      // where a flood's next segment starts (doubling again would copy each megabyte twice)
+      const grown = this.lastUsed >= FLOOD_SEGMENT ? FLOOD_BUFFER : Math.min(FLOOD_BUFFER, Math.max(4096, 2 * this.seg.length));
+      const size = Math.max(this.used + need, grown);
       const next = size === FLOOD_BUFFER ? (spare.pop() ?? Buffer.allocUnsafe(size)) : Buffer.allocUnsafe(size);
       this.seg.copy(next, 0, 0, this.used);
       release(this.seg);
@@ -321,6 +325,7 @@ export class CastRecorder implements TerminalTap {
   /** The segment gathered so far (its buffer to be released once written); a new one begins. */
   private take(): { body: Buffer; buffer: Buffer } {
     const taken = { body: this.seg.subarray(0, this.used), buffer: this.seg };
+    this.lastUsed = this.used;
     this.seg = EMPTY;
     this.used = 0;
     return taken;
