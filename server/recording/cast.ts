@@ -138,7 +138,6 @@ export interface CastHeader {
 }
 
 export type CastCode = 'o' | 'i' | 'r' | 'm';
-export type CastEvent = [time: number, code: CastCode, data: string];
 
 export interface CastRecorderOptions {
   file: string;
