@@ -112,7 +112,7 @@ export interface TerminalExit {
  * Hears a terminal's traffic as the learner saw it: each output batch (as the
  * viewers and the mirror get it), the writer's input, every size change, the
  * end. Called on the data path: it must only take note (a recorder copies
- * nothing and writes later, off this path).
+ * the batch and writes later, off this path).
  */
 export interface TerminalTap {
   output(data: Uint8Array): void;
