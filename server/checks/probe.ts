@@ -13,12 +13,17 @@ if [ -e /sys/fs/cgroup/cgroup.controllers ]; then echo "cgroup 2"; else echo "cg
 ip link add bxp-a type veth peer name bxp-b && ok veth
 ip link add bxp-br type bridge && ok bridge
 ip link add bxp-mv link bxp-a type macvlan mode bridge && ok macvlan
-ip link add bxp-iv link bxp-a type ipvlan mode l2 && ok ipvlan
+# a lower of its own: a device takes one kind of these ports, so macvlan's would make ipvlan fail
+ip link add bxp-c type veth peer name bxp-d && ip link add bxp-iv link bxp-c type ipvlan mode l2 && ok ipvlan
 ip link add bxp-du type dummy && ok dummy
 ip link add bxp-vx type vxlan id 42 dstport 4789 dev bxp-a && ok vxlan
 iptables -t nat -A POSTROUTING -s 10.254.0.0/24 -j MASQUERADE && iptables -t nat -S POSTROUTING | grep -q MASQUERADE && ok nat
 d=$(mktemp -d) && mkdir "$d/l" "$d/u" "$d/w" "$d/m" && echo x > "$d/l/f" &&
   mount -t overlay overlay -o "lowerdir=$d/l,upperdir=$d/u,workdir=$d/w" "$d/m" && [ "$(cat "$d/m/f")" = x ] && ok overlay
+# a directory made opaque (a user.* xattr in userxattr mode) on the sandbox's tmpfs, as lesson 3's is
+o=$(mktemp -d) && mkdir -p "$o/l/d" "$o/u" "$o/w" "$o/m" && echo x > "$o/l/d/f" &&
+  mount -t overlay overlay -o "userxattr,lowerdir=$o/l,upperdir=$o/u,workdir=$o/w" "$o/m" && rm -r "$o/m/d" && mkdir "$o/m/d" &&
+  [ "$(getfattr --only-values -n user.overlay.opaque "$o/u/d")" = y ] && ok overlay-opaque
 [ "$(unshare -Ur id -u)" = 0 ] && ok user-namespaces
 [ -e /proc/self/ns/time ] && unshare -Tf true && ok time-namespaces
 python3 -c '
