@@ -13,6 +13,7 @@ export const FEATURES = {
   bridge: 'network bridges',
   nat: 'iptables NAT',
   overlay: 'the overlay filesystem',
+  'overlay-opaque': 'opaque directories in an overlay of a user namespace (tmpfs keeping user extended attributes, Linux 6.6 or later)',
   'user-namespaces': 'user namespaces',
   'time-namespaces': 'time namespaces',
   seccomp: 'seccomp filters',

@@ -30,6 +30,11 @@ it('finds the features this kernel has, and only those', async () => {
   expect(facts.features.has('dummy')).toBe(hostCan('ip link add du0 type dummy'));
   expect(facts.features.has('macvlan')).toBe(hostCan('ip link add va type veth peer name vb && ip link add mv link va type macvlan'));
   expect(facts.features.has('ipvlan')).toBe(hostCan('ip link add va type veth peer name vb && ip link add iv link va type ipvlan mode l2'));
+  // an opaque directory needs a user xattr on the sandbox's tmpfs (Linux 6.6 or later): asked directly
+  const box = await sandboxes.create();
+  const xattr = await sandboxes.exec(box.id, ['sh', '-c', 'touch /tmp/x && setfattr -n user.t -v 1 /tmp/x'], { timeoutMs: 20_000 });
+  await sandboxes.destroy(box.id);
+  expect(facts.features.has('overlay-opaque')).toBe(xattr.exitCode === 0);
   expect(sandboxes.count).toBe(0);
 });
 

@@ -82,7 +82,7 @@ describe('lesson.md problems, each at its line', () => {
     expect(problems(FRONT.replace('time: 5 min', 'time: soon') + EXERCISE)).toEqual(['lesson.md:5: time: "soon" is not a duration (write e.g. "30 min")']);
     expect(problems(FRONT.replace('order: 1', 'order: 1\nrequires:\n  cgroup: v3\n  features: [macvlan, warp-drive]') + EXERCISE)).toEqual([
       'lesson.md:6: requires.cgroup: cgroup must be v1 or v2',
-      'lesson.md:7: requires.features.1: unknown feature "warp-drive" (known: macvlan, ipvlan, dummy, vxlan, veth, bridge, nat, overlay, user-namespaces, time-namespaces, seccomp, cgroup-cpu, docker)',
+      'lesson.md:7: requires.features.1: unknown feature "warp-drive" (known: macvlan, ipvlan, dummy, vxlan, veth, bridge, nat, overlay, overlay-opaque, user-namespaces, time-namespaces, seccomp, cgroup-cpu, docker)',
     ]);
     expect(problems(FRONT.replace('title: T\n', 'title: T\ntitle: U\n') + EXERCISE)[0]).toMatch(/^lesson\.md:3: YAML: Map keys must be unique/);
   });
