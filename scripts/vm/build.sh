@@ -147,7 +147,7 @@ if [ -n "$tree_out" ]; then
   ln -s /opt/boxlab/node_modules "$stage/node_modules"
   # what suite.sh runs: test files (empty: its default) and the lessons verified twice
   printf '%s\n' "${BOXLAB_VM_ARGS:-}" > "$stage/.vm-args"
-  printf '%s\n' "${BOXLAB_VM_LESSONS_LIST-02-cgroups}" > "$stage/.vm-lessons"
+  printf '%s\n' "${BOXLAB_VM_LESSONS_LIST-02-cgroups 03-copy-on-write}" > "$stage/.vm-lessons"
   printf '%s' "${BOXLAB_VM_SHELL:-}" > "$stage/.vm-shell"
   size=$(( $(du -sm "$stage" | cut -f1) * 2 + 256 ))
   rm -f "$tree_out"

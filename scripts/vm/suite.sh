@@ -1,6 +1,6 @@
 #!/bin/bash
 # The suite the test VM runs (inside it, from /boxlab): the sandbox engine and
-# security tests against a real cgroup-v2 hierarchy, and the cgroups lesson
+# security tests against a real cgroup-v2 hierarchy, and the cgroups and copy-on-write lessons
 # verified twice. Ends with "N passed, M failed" and its exit status.
 # Arguments (from `npm run test:vm -- ...`) replace the test files.
 cd "$(dirname "$0")/../.."
