@@ -83,7 +83,7 @@ summary=$(tr -d '\r' < "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail 
 up=$(tr -d '\r' < "$log" | sed -n 's/^guest: up in \([0-9.]*\) s.*/\1/p')
 # the report, for whoever wants it (CI artifacts)
 mkdir -p test-results
-debugfs -R "dump /test-results/vitest.json test-results/vm-vitest.json" "$work/tree.img" >/dev/null 2>&1 || true
+for r in vitest vitest-again; do debugfs -R "dump /test-results/$r.json test-results/vm-$r.json" "$work/tree.img" >/dev/null 2>&1 || true; done
 echo "vm: image $((t_image - t_build)) s, boot to init ${up:-?} s, suite $((t_end - t_boot)) s, total $((t_end - t0)) s"
 if [ -z "$marker" ]; then
   echo "vm: the guest ended without a status (qemu exit $qemu_status)"
