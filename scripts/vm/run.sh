@@ -66,16 +66,27 @@ log="$work/console.log"
 : > "$log"
 start_qemu "$accel" "" "$log"
 t_boot=$(date +%s)
-( sleep "$TIMEOUT"; echo "vm: timed out after $TIMEOUT s, killing qemu $qemu_pid"; kill "$qemu_pid" 2>/dev/null ) &
+# the timeout: a sleep of this shell's own, away from its output (a watchdog subshell's sleep
+# outlived it, holding the pipe of whoever read this script's output until the timeout)
+sleep "$TIMEOUT" </dev/null >/dev/null 2>&1 &
 watchdog_pid=$!
 # the console, as it comes (the guest writes CRLF)
 tail -n +1 -F "$log" --pid="$qemu_pid" 2>/dev/null | sed -u 's/\r$//' &
 tail_pid=$!
-wait "$qemu_pid"
+wait -n -p ended "$qemu_pid" "$watchdog_pid"
 qemu_status=$?
+if [ "$ended" = "$watchdog_pid" ]; then
+  echo "vm: timed out after $TIMEOUT s, killing qemu $qemu_pid"
+  kill "$qemu_pid" 2>/dev/null
+  wait "$qemu_pid"
+  qemu_status=$?
+else
+  kill "$watchdog_pid" 2>/dev/null
+  wait "$watchdog_pid" 2>/dev/null
+fi
 qemu_pid=""
+watchdog_pid=""
 wait "$tail_pid" 2>/dev/null
-kill "$watchdog_pid" 2>/dev/null; wait "$watchdog_pid" 2>/dev/null; watchdog_pid=""
 t_end=$(date +%s)
 
 marker=$(tr -d '\r' < "$log" | sed -n 's/^BOXLAB-VM-EXIT \([0-9]*\)$/\1/p' | tail -n1)
