@@ -43,6 +43,8 @@ for lesson in $lessons; do
   done
 done
 [ "$verify_failed" -eq 0 ] || status=1
+# what the guest's kernel killed, if anything (a test's process that died of a signal, explained)
+dmesg 2>/dev/null | grep -iE 'out of memory|oom-kill|killed process' | tail -n 20 | sed 's/^/vm-suite: kernel: /'
 node -e '
   const fs = require("fs");
   const [vp, vf, ...files] = process.argv.slice(1);

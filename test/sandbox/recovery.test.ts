@@ -11,7 +11,7 @@ it.each(DRIVERS)('removes what a server killed with SIGKILL left behind, at the 
   const holder = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/hold-sandboxes.ts', instance, driverName], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: holder.stdout! }).once('line', resolve);
-    holder.once('exit', (code) => reject(new Error(`the holder exited with ${code}`)));
+    holder.once('exit', (code, signal) => reject(new Error(`the holder exited (${signal ?? `status ${code}`}) before listing its sandboxes`)));
   });
   const ids = JSON.parse(line) as string[];
   expect(ids).toHaveLength(2);
