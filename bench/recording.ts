@@ -1,9 +1,13 @@
-// What recording costs (issue 17): against a real server in a process of its
-// own, one with `--record none` and one with `--record all`, a lesson
-// terminal's keystroke-to-echo latency (p99) and cat throughput to a headless
-// client, the two servers measured in turns; and, recorded, the disk a
-// typical learner's hour takes (a scripted session typed at a person's pace:
-// commands, their output, a pager, errors, extrapolated to an hour).
+// What recording costs (issue 17): in one real server (a process of its own,
+// `--record workshops`), a workshop member's lesson terminal, which is
+// recorded, beside a self-paced learner's, which is not, measured in turns:
+// keystroke-to-echo latency (p99) and cat throughput to a headless client; an
+// A/A pair of two unrecorded terminals in the same server gives the noise
+// floor. One process for both sides, since two servers of the same code
+// differed by 6 % (a process's placement, heap and compiled code are its
+// own). And, recorded, the disk a typical learner's hour takes (a scripted
+// session typed at a person's pace: commands, their output, a pager, errors,
+// extrapolated to an hour).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -39,8 +43,8 @@ function cpuMs(pid: number): { server: number; machine: number } {
   return { server, machine: (user! + nice! + system! + irq! + softirq!) * 10 };
 }
 
-async function lessonTerminal(server: ServerProcess, cols = 80, rows = 24): Promise<Terminal> {
-  const learner = await Learner.visit(server.url);
+async function lessonTerminal(server: ServerProcess, cols = 80, rows = 24, learner?: Learner): Promise<Terminal> {
+  learner ??= await Learner.visit(server.url);
   const res = await learner.fetch('/api/lessons/01-namespaces/start', { method: 'POST', body: '{}' });
   const { sandbox } = (await res.json()) as { sandbox: { id: string } };
   const id = (await learner.createTerminal(sandbox.id, { cols, rows })).id;
@@ -53,16 +57,19 @@ interface Cat {
   machine: number;
 }
 
+/** The recording's last segment written after a cat, charged to it (the unrecorded side waits alike). */
+const SETTLE_MS = 1500;
+
 /** A cat of a 40 MiB base64 file into a headless client, ready to be run again and again. */
-async function floodTerminal(server: ServerProcess) {
-  const t = await lessonTerminal(server, 120, 40);
+async function floodTerminal(server: ServerProcess, learner: Learner) {
+  const t = await lessonTerminal(server, 120, 40, learner);
   const client = await openClient(t.learner, t.id, 120, 40);
   const made = client.screen.waitFor('PREP-1-DONE');
   client.link.input('head -c 39321600 /dev/urandom | base64 -w 100 > /tmp/big; echo PREP-$((0+1))-DONE\r');
   await made;
   let run = 0;
   return {
-    /** One cat: its MB/s, and per MB the server's CPU and the machine's. */
+    /** One cat: its MB/s, and per MB the server's CPU and the machine's (until its recording is written). */
     async cat(): Promise<Cat> {
       const done = client.screen.waitFor(`CAT-${++run}-END`);
       const from = client.link.offset;
@@ -71,6 +78,7 @@ async function floodTerminal(server: ServerProcess) {
       client.link.input(`cat /tmp/big; echo CAT-$((${run}+0))-END\r`);
       const ended = await done;
       const mb = (client.link.offset - from) / MB;
+      await sleep(SETTLE_MS);
       const now = cpuMs(server.pid);
       return { rate: mb / ((ended - started) / 1000), server: (now.server - cpu.server) / mb, machine: (now.machine - cpu.machine) / mb };
     },
@@ -78,33 +86,56 @@ async function floodTerminal(server: ServerProcess) {
   };
 }
 
-/**
- * Off and on, measured in turns (off then on, on then off...) rather than one
- * after the other, so that what else the machine does in those minutes
- * weighs on both alike.
- */
-async function interleaved(off: ServerProcess, on: ServerProcess) {
-  const probes = [await EchoProbe.open(await lessonTerminal(off)), await EchoProbe.open(await lessonTerminal(on))];
+type Side = { echo: number; rate: number; server: number; machine: number };
+
+/** `pairs` pairs of cats, a side first in turns; the cost is the median of the pairs' ratios (the minutes that slowed one run of a pair slowed the other alike). */
+async function catPairs(server: ServerProcess, learners: [Learner, Learner], pairs: number, label: string) {
+  const floods = [await floodTerminal(server, learners[0]), await floodTerminal(server, learners[1])];
+  const runs: Array<[Cat, Cat]> = [];
+  try {
+    for (let run = 0; run < pairs; run++) {
+      const pair = [] as unknown as [Cat, Cat];
+      for (const i of run % 2 ? [1, 0] : [0, 1]) pair[i] = await floods[i]!.cat();
+      runs.push(pair);
+    }
+  } finally {
+    for (const flood of floods) flood.close();
+  }
+  const list = (i: 0 | 1, key: keyof Cat) => runs.map((r) => round(r[i][key], 1)).join(', ');
+  console.error(`bench: ${label} throughput runs: ${list(0, 'rate')} MB/s; beside: ${list(1, 'rate')} MB/s`);
+  console.error(`bench: ${label} server CPU per MB: ${list(0, 'server')} ms; beside: ${list(1, 'server')} ms`);
+  const side = (i: 0 | 1) => ({ rate: median(runs.map((r) => r[i].rate)), server: median(runs.map((r) => r[i].server)), machine: median(runs.map((r) => r[i].machine)) });
+  return { off: side(0), on: side(1), cost: 100 * (1 - median(runs.map(([o, n]) => n.rate / o.rate))) };
+}
+
+/** A learner who has joined a workshop (so their terminals are recorded under `--record workshops`). */
+async function workshopMember(server: ServerProcess): Promise<Learner> {
+  const login = await fetch(`${server.url}/api/instructor/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: server.url }, body: JSON.stringify({ secret: SECRET }) });
+  if (login.status !== 204) throw new Error(`instructor sign-in: ${login.status}`);
+  const cookie = login.headers.getSetCookie().find((c) => c.startsWith('boxlab_instructor='))!.split(';')[0]!;
+  const created = await fetch(`${server.url}/api/instructor/workshops`, { method: 'POST', headers: { cookie, origin: server.url, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Recording bench', lessons: ['01-namespaces'], capacity: 4 }) });
+  if (created.status !== 201) throw new Error(`creating the workshop: ${created.status} ${await created.text()}`);
+  const { code } = (await created.json()) as { code: string };
+  const learner = await Learner.visit(server.url);
+  const joined = await learner.fetch('/api/join', { method: 'POST', body: JSON.stringify({ code, name: 'recorded' }) });
+  if (!joined.ok) throw new Error(`joining: ${joined.status} ${await joined.text()}`);
+  return learner;
+}
+
+/** Unrecorded beside recorded in one server, in turns; and an A/A pair of unrecorded terminals for the noise floor. */
+async function inTurns(server: ServerProcess): Promise<{ off: Side; on: Side; cost: number; noise: number }> {
+  const plain = await Learner.visit(server.url);
+  const member = await workshopMember(server);
+  const probes = [await EchoProbe.open(await lessonTerminal(server, 80, 24, plain)), await EchoProbe.open(await lessonTerminal(server, 80, 24, member))];
   const echo: [number[], number[]] = [[], []];
   await echoSamples(probes, 40);
   for (let block = 0; block < 10; block++) {
     for (const i of block % 2 ? [1, 0] : [0, 1]) echo[i]!.push(...(await echoSamples([probes[i]!], 100)));
   }
   for (const probe of probes) probe.close();
-  const floods = [await floodTerminal(off), await floodTerminal(on)];
-  const runs: Array<[Cat, Cat]> = [];
-  for (let run = 0; run < 10; run++) {
-    const pair = [] as unknown as [Cat, Cat];
-    for (const i of run % 2 ? [1, 0] : [0, 1]) pair[i] = await floods[i]!.cat();
-    runs.push(pair);
-  }
-  for (const flood of floods) flood.close();
-  const list = (i: 0 | 1, key: keyof Cat) => runs.map((r) => round(r[i][key], 1)).join(', ');
-  console.error(`bench: recording throughput runs, off: ${list(0, 'rate')} MB/s; on: ${list(1, 'rate')} MB/s`);
-  console.error(`bench: recording server CPU per MB, off: ${list(0, 'server')} ms; on: ${list(1, 'server')} ms`);
-  const side = (i: 0 | 1) => ({ echo: percentile(echo[i], 99), rate: median(runs.map((r) => r[i].rate)), server: median(runs.map((r) => r[i].server)), machine: median(runs.map((r) => r[i].machine)) });
-  // each pair's ratio: the minutes that slowed one run of a pair slowed its other alike
-  return { off: side(0), on: side(1), cost: 100 * (1 - median(runs.map(([o, n]) => n.rate / o.rate))) };
+  const recorded = await catPairs(server, [plain, member], 16, 'recording off, on:');
+  const aa = await catPairs(server, [plain, await Learner.visit(server.url)], 8, 'A/A, neither recorded:');
+  return { off: { echo: percentile(echo[0], 99), ...recorded.off }, on: { echo: percentile(echo[1], 99), ...recorded.on }, cost: recorded.cost, noise: aa.cost };
 }
 
 /** A learner's few minutes: commands typed a key at a time, with the pauses of someone reading. */
@@ -132,11 +163,13 @@ async function typicalSession(server: ServerProcess): Promise<number> {
   return seconds;
 }
 
+const SECRET = 'bench-recording-instructor-secret-0123456789';
+
 /** A server in a process of its own, recording with `mode` into a folder of its own. */
 async function recordingServer(mode: string): Promise<{ server: ServerProcess; dir: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'boxlab-bench-rec-'));
   // caps out of the way: the cost of recording every byte is what is measured
-  const server = await startServerProcess(`bench-rec-${mode}`, ['--record', mode, '--record-dir', dir, '--database', path.join(dir, 'bench.db'), '--record-terminal-size', '4g', '--record-learner-size', '8g']);
+  const server = await startServerProcess(`bench-rec-${mode}`, ['--record', mode, '--record-dir', dir, '--database', path.join(dir, 'bench.db'), '--record-terminal-size', '4g', '--record-learner-size', '8g', '--instructor-secret', SECRET]);
   return {
     server,
     dir,
@@ -205,19 +238,20 @@ async function recorderCpu(): Promise<number> {
 
 export async function benchRecording(): Promise<BenchResult[]> {
   const cpu = await benchRecorderCpu();
-  const servers = [await recordingServer('none'), await recordingServer('all')];
-  const { off, on, cost } = await interleaved(servers[0]!.server, servers[1]!.server).finally(() => Promise.all(servers.map((s) => s.stop())));
+  const { off, on, cost, noise } = await withServer('workshops', (server) => inTurns(server));
   const hour = await benchRecordingDisk();
   return [
     { name: 'recording off: terminal echo p99 (lesson terminal)', value: round(off.echo, 3), unit: 'ms', target: '' },
     { name: 'recording on: terminal echo p99 (lesson terminal)', value: round(on.echo, 3), unit: 'ms', target: '' },
     { name: 'recording: echo p99 cost', value: round((100 * (on.echo - off.echo)) / off.echo, 1), unit: '%', target: '<= 5' },
-    { name: 'recording off: throughput (40 MiB cat, median of 10)', value: round(off.rate, 1), unit: 'MB/s', target: '' },
-    { name: 'recording on: throughput (40 MiB cat, median of 10)', value: round(on.rate, 1), unit: 'MB/s', target: '' },
+    { name: 'recording off: throughput (40 MiB cat, median of 16)', value: round(off.rate, 1), unit: 'MB/s', target: '' },
+    { name: 'recording on: throughput (40 MiB cat, median of 16)', value: round(on.rate, 1), unit: 'MB/s', target: '' },
     { name: 'recording: throughput cost (median of the pairs\' ratios)', value: round(cost, 1), unit: '%', target: '<= 5' },
+    { name: 'recording: A/A throughput difference (two unrecorded terminals, median of 8 pairs)', value: round(noise, 1), unit: '%', target: '' },
     { name: 'recording off: server CPU per MB of the cat (but its mirror)', value: round(off.server, 1), unit: 'ms', target: '' },
     { name: 'recording on: server CPU per MB of the cat (but its mirror)', value: round(on.server, 1), unit: 'ms', target: '' },
     { name: 'recording off: machine CPU per MB of the cat', value: round(off.machine, 1), unit: 'ms', target: '' },
+    { name: 'recording on: machine CPU per MB of the cat', value: round(on.machine, 1), unit: 'ms', target: '' },
     { name: 'recording: CPU cost (the server\'s added CPU per MB, of the machine\'s)', value: round((100 * (on.server - off.server)) / off.machine, 1), unit: '%', target: '<= 5' },
     { name: 'recording: recorder CPU per MB of a base64 flood', value: round(cpu, 1), unit: 'ms', target: '' },
     { name: 'recording: disk per learner-hour (typical session)', value: round(hour / 1024, 1), unit: 'KiB', target: '' },
