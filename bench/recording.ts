@@ -17,6 +17,7 @@ import { median, percentile, round } from './stats.js';
 import { echoSamples, EchoProbe, openClient, startServerProcess, type ServerProcess, type Terminal } from './terminal-clients.js';
 import { Learner } from '../test/helpers/server.js';
 import { CAST_EXT, CastRecorder } from '../server/recording/cast.js';
+import { instructorCookie } from './workshop.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MB = 1e6;
@@ -110,9 +111,7 @@ async function catPairs(server: ServerProcess, learners: [Learner, Learner], pai
 
 /** A learner who has joined a workshop (so their terminals are recorded under `--record workshops`). */
 async function workshopMember(server: ServerProcess): Promise<Learner> {
-  const login = await fetch(`${server.url}/api/instructor/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: server.url }, body: JSON.stringify({ secret: SECRET }) });
-  if (login.status !== 204) throw new Error(`instructor sign-in: ${login.status}`);
-  const cookie = login.headers.getSetCookie().find((c) => c.startsWith('boxlab_instructor='))!.split(';')[0]!;
+  const cookie = await instructorCookie(server, SECRET);
   const created = await fetch(`${server.url}/api/instructor/workshops`, { method: 'POST', headers: { cookie, origin: server.url, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Recording bench', lessons: ['01-namespaces'], capacity: 4 }) });
   if (created.status !== 201) throw new Error(`creating the workshop: ${created.status} ${await created.text()}`);
   const { code } = (await created.json()) as { code: string };

@@ -202,8 +202,9 @@ function existsSafe(p: string): boolean {
   }
 }
 
-async function instructorCookie(server: ServerProcess): Promise<string> {
-  const res = await fetch(`${server.url}/api/instructor/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: server.url }, body: JSON.stringify({ secret: SECRET }) });
+/** The instructor's session cookie of a server started with `--instructor-secret secret`. */
+export async function instructorCookie(server: ServerProcess, secret = SECRET): Promise<string> {
+  const res = await fetch(`${server.url}/api/instructor/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: server.url }, body: JSON.stringify({ secret }) });
   if (res.status !== 204) throw new Error(`instructor sign-in: ${res.status}`);
   return res.headers.getSetCookie().find((c) => c.startsWith('boxlab_instructor='))!.split(';')[0]!;
 }
