@@ -97,7 +97,8 @@ export interface ServerProcess {
 export async function startServerProcess(instance: string, extraArgs: string[] = []): Promise<ServerProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(DIST_DIR, 'server', 'cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--instance', instance, '--log-level', 'info', ...extraArgs],
+    // BOXLAB_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR': flags for the servers' node (a profile of a run)
+    [...(process.env.BOXLAB_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), path.join(DIST_DIR, 'server', 'cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--instance', instance, '--log-level', 'info', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await new Promise<string>((resolve, reject) => {
