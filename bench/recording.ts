@@ -28,9 +28,9 @@ const SCHED_IDLE = 5;
  * there is whether recording or not; and the machine's busy time (every core,
  * /proc/stat).
  */
-function cpuMs(pid: number): { server: number; machine: number; threads: Map<string, number> } {
+function cpuMs(pid: number): { server: number; loop: number; machine: number } {
   let server = 0;
-  const threads = new Map<string, number>();
+  let loop = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat = '';
     try {
@@ -42,12 +42,11 @@ function cpuMs(pid: number): { server: number; machine: number; threads: Map<str
     if (Number(f[38]) === SCHED_IDLE) continue;
     const ms = (Number(f[11]) + Number(f[12])) * 10;
     server += ms;
-    // the event loop, or the rest (libuv's pool: compression, file writes; V8's: GC), all named node
-    const name = tid === String(pid) ? 'event loop' : 'other threads';
-    threads.set(name, (threads.get(name) ?? 0) + ms);
+    // the event loop apart from the rest (libuv's pool: compression, file writes; V8's: GC)
+    if (tid === String(pid)) loop += ms;
   }
   const [, user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).map(Number);
-  return { server, machine: (user! + nice! + system! + irq! + softirq!) * 10, threads };
+  return { server, loop, machine: (user! + nice! + system! + irq! + softirq!) * 10 };
 }
 
 async function lessonTerminal(server: ServerProcess, cols = 80, rows = 24, learner?: Learner): Promise<Terminal> {
@@ -62,8 +61,8 @@ interface Cat {
   rate: number;
   server: number;
   machine: number;
-  /** The server's CPU per MB by thread name. */
-  threads: Map<string, number>;
+  /** The part of `server` that is its event loop. */
+  loop: number;
 }
 
 /** The recording's last segment written after a cat, charged to it (the unrecorded side waits alike). */
@@ -89,8 +88,8 @@ async function floodTerminal(server: ServerProcess, learner: Learner) {
       const mb = (client.link.offset - from) / MB;
       await sleep(SETTLE_MS);
       const now = cpuMs(server.pid);
-      const threads = new Map([...now.threads].map(([name, ms]) => [name, (ms - (cpu.threads.get(name) ?? 0)) / mb]));
-      return { rate: mb / ((ended - started) / 1000), server: (now.server - cpu.server) / mb, machine: (now.machine - cpu.machine) / mb, threads };
+      const per = (key: 'server' | 'loop' | 'machine') => (now[key] - cpu[key]) / mb;
+      return { rate: mb / ((ended - started) / 1000), server: per('server'), loop: per('loop'), machine: per('machine') };
     },
     close: () => client.close(),
   };
@@ -111,11 +110,10 @@ async function catPairs(server: ServerProcess, learners: [Learner, Learner], pai
   } finally {
     for (const flood of floods) flood.close();
   }
-  const list = (i: 0 | 1, key: 'rate' | 'server' | 'machine') => runs.map((r) => round(r[i][key], 1)).join(', ');
+  const list = (i: 0 | 1, key: keyof Cat) => runs.map((r) => round(r[i][key], 1)).join(', ');
   console.error(`bench: ${label} throughput runs: ${list(0, 'rate')} MB/s; beside: ${list(1, 'rate')} MB/s`);
   console.error(`bench: ${label} server CPU per MB: ${list(0, 'server')} ms; beside: ${list(1, 'server')} ms`);
-  const names = [...new Set(runs.flatMap((r) => [...r[0].threads.keys(), ...r[1].threads.keys()]))];
-  const byThread = (i: 0 | 1) => names.map((n) => `${n} ${round(median(runs.map((r) => r[i].threads.get(n) ?? 0)), 2)}`).join(', ');
+  const byThread = (i: 0 | 1) => `event loop ${round(median(runs.map((r) => r[i].loop)), 2)}, other threads ${round(median(runs.map((r) => r[i].server - r[i].loop)), 2)}`;
   console.error(`bench: ${label} server CPU per MB by thread, medians: ${byThread(0)} ms; beside: ${byThread(1)} ms`);
   const side = (i: 0 | 1) => ({ rate: median(runs.map((r) => r[i].rate)), server: median(runs.map((r) => r[i].server)), machine: median(runs.map((r) => r[i].machine)) });
   return { off: side(0), on: side(1), cost: 100 * (1 - median(runs.map(([o, n]) => n.rate / o.rate))) };
