@@ -20,7 +20,13 @@
 // the next flood's first): its CPU would buy little disk. Brotli at quality 1 rather than gzip: as small as
 // gzip's level 6 on a typical session, and several times cheaper on
 // high-entropy text, where deflate spends its time looking for matches that
-// are not there (docs/benchmarks.md). Earlier versions' files (`.cast.brs`:
+// are not there (docs/benchmarks.md).
+//
+// A flood keeps only what the screen and scrollback can still show: the lines
+// the terminal's mirror skipped as ones that could only scroll away (elide.ts,
+// exact by the mirror's own parser state) are left out of the recording too,
+// once the mirror has parsed them. Writing a flood's every byte was most of
+// what recording one cost (the page cache's copy). Earlier versions' files (`.cast.brs`:
 // segments of JSON lines; `.cast.gz`: gzip members) still read back.
 import { createReadStream, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -155,6 +161,12 @@ export interface CastRecorderOptions {
    * recording (the learner's share is spent); it hears the same again once written.
    */
   budget?: (bytes: number) => boolean;
+  /**
+   * The terminal's mirror reports its parse (`mirrored`): a flood's segment
+   * waits for the mirror to pass it (MIRROR_WAIT_MS at most) and leaves out
+   * the lines it skipped as ones that could only scroll away.
+   */
+  mirrored?: boolean;
   /** After each write, with the size so far. */
   onWritten?: (bytes: number) => void;
   onError?: (err: unknown) => void;
@@ -180,6 +192,17 @@ const EMPTY: Buffer = Buffer.alloc(0);
 const FLOOD_SEGMENT = 256 * 1024;
 /** How many of a flood's segments are stored as is before compression is tried again. */
 const STORE_RUN = 8;
+/** How long a flood's segment waits for the mirror to parse it before it is written whole. */
+const MIRROR_WAIT_MS = 3000;
+
+/** A segment's records, and the output's offsets they cover. */
+interface Taken {
+  body: Buffer;
+  buffer: Buffer;
+  /** The output bytes noted before this segment's, and up to its end. */
+  outFrom: number;
+  outTo: number;
+}
 
 export class CastRecorder implements TerminalTap {
   readonly startedAt = Date.now();
@@ -200,6 +223,13 @@ export class CastRecorder implements TerminalTap {
   private file: Promise<FileHandle> | undefined;
   /** Segments of this flood still to be stored as is, brotli having barely shrunk the last one tried. */
   private storeNext = 0;
+  /** Output bytes noted so far (recorded or not), and where the segment being gathered began. */
+  private outAt = 0;
+  private segOut = 0;
+  /** How far the mirror has parsed, the parts it skipped not yet written past, and who waits for it. */
+  private mirroredTo = 0;
+  private skips: Array<readonly [number, number]> = [];
+  private waiting: Array<{ upTo: number; resolve: () => void }> = [];
   private stoppedWhy: string | undefined;
   private ended = false;
   private discarded = false;
@@ -235,6 +265,14 @@ export class CastRecorder implements TerminalTap {
 
   output(data: Uint8Array): void {
     this.note('o', data);
+    this.outAt += data.length;
+  }
+
+  /** The mirror's progress (MirrorProgress): what a flood's segments may leave out. */
+  mirrored(upTo: number, skip?: readonly [number, number]): void {
+    if (skip && this.options.mirrored) this.skips.push(skip);
+    this.mirroredTo = Math.max(this.mirroredTo, upTo);
+    this.waiting = this.waiting.filter((w) => (w.upTo <= this.mirroredTo ? (w.resolve(), false) : true));
   }
 
   input(data: Uint8Array): void {
@@ -322,28 +360,68 @@ export class CastRecorder implements TerminalTap {
   }
 
   /** The segment gathered so far (its buffer to be released once written); a new one begins. */
-  private take(): { body: Buffer; buffer: Buffer } {
-    const taken = { body: this.seg.subarray(0, this.used), buffer: this.seg };
+  private take(): Taken {
+    const taken = { body: this.seg.subarray(0, this.used), buffer: this.seg, outFrom: this.segOut, outTo: this.outAt };
+    this.segOut = this.outAt;
     this.lastUsed = this.used;
     this.seg = EMPTY;
     this.used = 0;
     return taken;
   }
 
-  private queue(segment: { body: Buffer; buffer: Buffer }, unconditional = false): void {
+  private queue(segment: Taken, unconditional = false): void {
     this.queued += segment.body.length;
     this.chain = this.chain.then(() => this.write(segment, unconditional));
   }
 
+  /** A flood's records less what the mirror skipped of them, once it has parsed them (or waited long enough). */
+  private async elide({ body, outFrom, outTo }: Taken): Promise<Buffer> {
+    if (this.mirroredTo < outTo) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, MIRROR_WAIT_MS);
+        this.waiting.push({ upTo: outTo, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    }
+    const skips = this.skips.filter(([start, end]) => end > outFrom && start < outTo);
+    if (skips.length === 0) return body;
+    const kept: Buffer[] = [];
+    for (let pos = 0, at = outFrom; pos + RECORD_HEAD <= body.length; ) {
+      const length = body.readUInt32BE(pos + 5);
+      const record = body.subarray(pos, pos + RECORD_HEAD + length);
+      pos += record.length;
+      if (record[0] !== 0x6f) {
+        kept.push(record);
+        continue;
+      }
+      // the record's output is [at, at + length): keep what no skip covers, each piece a record of its own time
+      const start = at;
+      at += length;
+      const piece = (from: number, to: number) => {
+        if (to <= from) return;
+        const head = Buffer.from(record.subarray(0, RECORD_HEAD));
+        head.writeUInt32BE(to - from, 5);
+        kept.push(head, record.subarray(RECORD_HEAD + from - start, RECORD_HEAD + to - start));
+      };
+      let from = start;
+      for (const [s, e] of skips) {
+        if (e <= from || s >= at) continue;
+        piece(from, s);
+        from = Math.max(from, e);
+      }
+      piece(from, at);
+    }
+    return Buffer.concat(kept);
+  }
+
   /** The segment of these records: compressed, unless this flood's last try showed it not worth it. */
-  private async segment(body: Buffer): Promise<[head: Buffer, body: Buffer]> {
-    if (body.length < FLOOD_SEGMENT) this.storeNext = 0; // the flood is over
+  private async segment(body: Buffer, flood: boolean): Promise<[head: Buffer, body: Buffer]> {
+    if (!flood) this.storeNext = 0; // the flood is over
     if (this.storeNext > 0) {
       this.storeNext--;
       return [segmentHead(body.length, true), body];
     }
     const packed = await brotliCompress(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 1, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } });
-    if (packed.length > 0.75 * body.length && body.length >= FLOOD_SEGMENT) this.storeNext = STORE_RUN;
+    if (packed.length > 0.75 * body.length && flood) this.storeNext = STORE_RUN;
     return packed.length < body.length ? [segmentHead(packed.length, false), packed] : [segmentHead(body.length, true), body];
   }
 
@@ -354,10 +432,15 @@ export class CastRecorder implements TerminalTap {
   }
 
   /** Appends one segment; events (not the header or the stop marker) only while the caps allow. */
-  private async write({ body, buffer }: { body: Buffer; buffer: Buffer }, unconditional = false): Promise<void> {
+  private async write(taken: Taken, unconditional = false): Promise<void> {
+    const { body, buffer } = taken;
     try {
       if (body.length === 0 || this.discarded) return;
-      const segment = await this.segment(body);
+      const flood = body.length >= FLOOD_SEGMENT;
+      const records = flood && this.options.mirrored ? await this.elide(taken) : body;
+      // what the mirror skipped before this segment's end can concern no later one
+      this.skips = this.skips.filter(([, end]) => end > taken.outTo);
+      const segment = await this.segment(records, flood);
       const size = segment[0].length + segment[1].length;
       if (!unconditional) {
         if (this.stoppedWhy) return;

@@ -91,6 +91,7 @@ export class Recordings {
       rows: terminal.rows,
       title: lesson.lessonId,
       maxBytes: this.options.terminalBytes,
+      mirrored: true,
       ...(this.options.flushMs !== undefined ? { flushMs: this.options.flushMs } : {}),
       budget: (bytes) => this.room(lesson.learnerId, bytes),
       onWritten: (bytes) => {
@@ -117,6 +118,7 @@ export class Recordings {
       output: (data) => recorder.output(data),
       input: (data) => recorder.input(data),
       resize: (cols, rows) => recorder.resize(cols, rows),
+      mirrored: (upTo, skip) => recorder.mirrored(upTo, skip),
       end: () => {
         recorder.end();
         done();

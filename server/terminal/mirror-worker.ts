@@ -23,6 +23,8 @@ interface Mirror {
   term: InstanceType<typeof Terminal>;
   serializer: SerializeAddon;
   scrollback: number;
+  /** Which opening of this mirror it is (a broken one is opened again): its replies say so. */
+  generation: number;
   /** In order: what arrived while the terminal was parsing. */
   queue: Job[];
   parsing: boolean;
@@ -66,13 +68,13 @@ function handle(msg: MirrorRequest): void {
     const serializer = new SerializeAddon();
     term.loadAddon(serializer);
     mirrors.get(msg.id)?.term.dispose();
-    mirrors.set(msg.id, { id: msg.id, term, serializer, scrollback: msg.scrollback, queue: [], parsing: false, closed: false });
+    mirrors.set(msg.id, { id: msg.id, term, serializer, scrollback: msg.scrollback, generation: msg.generation, queue: [], parsing: false, closed: false });
     return;
   }
   const mirror = mirrors.get(msg.id);
   switch (msg.op) {
     case 'write':
-      if (!mirror) return reply({ op: 'parsed', id: msg.id, bytes: msg.data.length, skipped: 0 });
+      if (!mirror) return reply({ op: 'parsed', id: msg.id, generation: -1, bytes: msg.data.length, skipped: 0, from: 0 });
       mirror.queue.push({ op: 'write', data: msg.data });
       break;
     case 'resize':
@@ -122,10 +124,10 @@ function pump(mirror: Mirror): void {
 function parse(mirror: Mirror, data: Uint8Array): void {
   mirror.parsing = true;
   const term = mirror.term;
-  const done = (skipped: number) => {
+  const done = (skipped: number, from = 0) => {
     mirror.parsing = false;
     if (mirror.closed) return;
-    reply({ op: 'parsed', id: mirror.id, bytes: data.length, skipped });
+    reply({ op: 'parsed', id: mirror.id, generation: mirror.generation, bytes: data.length, skipped, from });
     pump(mirror);
   };
   const elision = data.length >= ELIDE_FROM ? findElision(data, linesToKeep(term.rows, mirror.scrollback)) : undefined;
@@ -134,6 +136,6 @@ function parse(mirror: Mirror, data: Uint8Array): void {
     if (mirror.closed) return done(0);
     // only now can the terminal tell whether it is where skipping is exact
     const skip = atPlainGround(term);
-    term.write(data.subarray(skip ? elision.end : elision.start), () => done(skip ? elision.end - elision.start : 0));
+    term.write(data.subarray(skip ? elision.end : elision.start), () => done(skip ? elision.end - elision.start : 0, elision.start));
   });
 }

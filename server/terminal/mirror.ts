@@ -11,14 +11,15 @@ import { Worker } from 'node:worker_threads';
 import { DIST_DIR } from '../paths.js';
 
 export type MirrorRequest =
-  | { op: 'open'; id: number; cols: number; rows: number; scrollback: number }
+  | { op: 'open'; id: number; generation: number; cols: number; rows: number; scrollback: number }
   | { op: 'write'; id: number; data: Uint8Array }
   | { op: 'resize'; id: number; cols: number; rows: number }
   | { op: 'snapshot'; id: number; request: number }
   | { op: 'close'; id: number };
 
 export type MirrorReply =
-  | { op: 'parsed'; id: number; bytes: number; skipped: number }
+  /** A batch of `bytes` parsed; `skipped` of them, from `from` on, were lines that could only scroll away. */
+  | { op: 'parsed'; id: number; generation: number; bytes: number; skipped: number; from: number }
   | { op: 'snapshot'; id: number; request: number; data: string }
   /** The mirror broke (a snapshot, or the message `request` names, failed): it is started again blank. */
   | { op: 'failed'; id: number; request?: number; message: string };
@@ -100,6 +101,16 @@ export class MirrorPool {
   }
 }
 
+/**
+ * The parse's progress: every byte written before `upTo` (counted from the
+ * mirror's opening; Infinity once it will say no more) is parsed, and `skip`,
+ * when given, is a part of them the mirror skipped as lines that could only
+ * scroll away (elide.ts). Skipping the same bytes leaves any terminal of the
+ * mirror's size and scrollback, fed the same stream, with the same buffer:
+ * a recording may leave them out.
+ */
+export type MirrorProgress = (upTo: number, skip?: readonly [start: number, end: number]) => void;
+
 export class Mirror {
   /** Bytes written but not parsed yet. */
   pending = 0;
@@ -107,6 +118,13 @@ export class Mirror {
   skipped = 0;
   /** Called whenever `pending` drops. */
   onParsed: (() => void) | undefined;
+  /** Follows the parse: see MirrorProgress. */
+  onProgress: MirrorProgress | undefined;
+  /** Bytes written since it opened, and how many of them the mirror has parsed. */
+  private written = 0;
+  private parsedTo = 0;
+  /** Bumped when the mirror starts again blank: replies about the old one say nothing of the new. */
+  private generation = 0;
   private cols: number;
   private rows: number;
   private requests = new Map<number, { resolve: (data: string) => void; reject: (err: Error) => void }>();
@@ -116,7 +134,7 @@ export class Mirror {
   constructor(private readonly pool: MirrorPool, readonly id: number, cols: number, rows: number, private readonly scrollback: number) {
     this.cols = cols;
     this.rows = rows;
-    pool.post({ op: 'open', id, cols, rows, scrollback });
+    pool.post({ op: 'open', id, generation: 0, cols, rows, scrollback });
   }
 
   write(data: Uint8Array): void {
@@ -124,6 +142,7 @@ export class Mirror {
     // posted, not transferred: the worker gets a copy and `data` stays the WebSocket frames'
     // (`data` should be the most of its buffer: posting a view copies the whole buffer)
     this.pending += data.length;
+    this.written += data.length;
     this.pool.post({ op: 'write', id: this.id, data });
   }
 
@@ -153,6 +172,11 @@ export class Mirror {
     if (msg.op === 'parsed') {
       this.pending = Math.max(0, this.pending - msg.bytes);
       this.skipped += msg.skipped;
+      if (msg.generation === this.generation) {
+        const start = this.parsedTo;
+        this.parsedTo += msg.bytes;
+        this.onProgress?.(this.parsedTo, msg.skipped > 0 ? [start + msg.from, start + msg.from + msg.skipped] : undefined);
+      }
       this.onParsed?.();
     } else if (msg.op === 'snapshot') {
       const waiting = this.requests.get(msg.request);
@@ -173,7 +197,11 @@ export class Mirror {
     for (const waiting of this.requests.values()) waiting.resolve('');
     this.requests.clear();
     this.pending = 0;
-    if (!this.closed) this.pool.post({ op: 'open', id: this.id, cols: this.cols, rows: this.rows, scrollback: this.scrollback });
+    // what was written before is lost unparsed: nothing of it was skipped
+    this.generation++;
+    this.parsedTo = this.written;
+    if (!this.closed) this.pool.post({ op: 'open', id: this.id, generation: this.generation, cols: this.cols, rows: this.rows, scrollback: this.scrollback });
+    this.onProgress?.(this.closed ? Infinity : this.parsedTo);
     this.onParsed?.();
   }
 
@@ -184,5 +212,6 @@ export class Mirror {
     this.requests.clear();
     this.pool.post({ op: 'close', id: this.id });
     this.pool.forget(this.id);
+    this.onProgress?.(Infinity);
   }
 }

@@ -15,7 +15,7 @@
 import { CommandActivity, type CommandSettled } from './activity.js';
 import { OutputHistory } from './history.js';
 import { Emitter, type Disposable } from '../lifecycle.js';
-import type { Mirror } from './mirror.js';
+import type { Mirror, MirrorProgress } from './mirror.js';
 import { allocOutputFrame, encodeServer, sizeError, type ErrorCode, type ServerControl } from './protocol.js';
 import type { SandboxPty } from '../sandbox/driver.js';
 
@@ -119,6 +119,8 @@ export interface TerminalTap {
   input(data: Uint8Array): void;
   resize(cols: number, rows: number): void;
   end(): void;
+  /** The mirror's parse of the same output (offsets count the output's bytes): what of a flood a recording may leave out. */
+  mirrored?: MirrorProgress;
 }
 
 export interface TerminalSessionOptions {
@@ -195,6 +197,7 @@ export class TerminalSession {
     this.mirror.onParsed = () => {
       if (this.paused) this.updateFlow();
     };
+    if (this.tap?.mirrored) this.mirror.onProgress = this.tap.mirrored.bind(this.tap);
     this.disposables.push(
       this.pty.onData((chunk) => this.onPtyData(chunk)),
       this.pty.onExit((e) => void this.onPtyExit(e)),

@@ -64,8 +64,9 @@ async function recordingOf(learner: Learner, terminalId: string): Promise<Record
 it('replays a recorded terminal to exactly the screen the mirror holds, in a .cast that keeps the asciicast v2 rules', async () => {
   const alice = await server.learner();
   const { client, terminalId } = await inLesson(alice, 90, 20);
-  // colours, a full-screen scroll into the scrollback, a resize and a line redrawn in place
-  client.type("printf '\\e[1;31mred\\e[0m plain\\n'; seq 1 60; printf 'abc\\rX\\n'; echo 'ünïcødé €'\r");
+  // a flood (of which the recording keeps what the mirror did), colours, a full-screen scroll into
+  // the scrollback, a resize and a line redrawn in place
+  client.type("seq 1 200000; printf '\\e[1;31mred\\e[0m plain\\n'; seq 1 60; printf 'abc\\rX\\n'; echo 'ünïcødé €'\r");
   await client.waitFor(/ünïcødé €\n.*# ?$/);
   client.link.resize(100, 25);
   client.type('tput cols; tput lines\r');

@@ -1,0 +1,98 @@
+// A flood's recording keeps what the screen and scrollback can still show:
+// fed the same stream as a real mirror (its worker thread), the recorder
+// leaves out the lines the mirror skipped, and the recording, replayed into a
+// terminal of the mirror's size and scrollback, ends with exactly the
+// mirror's buffer. Without a mirror's word (it broke, or never answered), a
+// flood is kept whole.
+import headless from '@xterm/headless';
+import { SerializeAddon } from '@xterm/addon-serialize';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { CAST_EXT, CastRecorder, castText } from '../../server/recording/cast.js';
+import { MirrorPool } from '../../server/terminal/mirror.js';
+
+const SCROLLBACK = 300;
+const encode = (text: string) => new TextEncoder().encode(text);
+const PROMPT = '\x1b[1;32mroot@box\x1b[0m:~# ';
+const lines = (count: number, line: (i: number) => string) => Array.from({ length: count }, (_, i) => `${line(i)}\r\n`).join('');
+
+let pool: MirrorPool;
+let dir: string;
+beforeAll(() => {
+  pool = new MirrorPool({ scrollback: SCROLLBACK });
+});
+afterAll(() => pool.close());
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'boxlab-rec-flood-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The stream in a session's 64 KiB batches to a mirror and a recorder that hears it, as a terminal session wires them. */
+async function record(stream: Uint8Array, cols = 100, rows = 30, mirrored = true) {
+  const file = path.join(dir, `t${CAST_EXT}`);
+  const mirror = pool.open(cols, rows);
+  const rec = new CastRecorder({ file, cols, rows, maxBytes: 1024 ** 3, mirrored });
+  mirror.onProgress = (upTo, skip) => rec.mirrored(upTo, skip);
+  for (let i = 0; i < stream.length; i += 64 * 1024) {
+    const batch = stream.slice(i, i + 64 * 1024);
+    mirror.write(batch);
+    rec.output(batch);
+    // the pty paused while the mirror is a MiB behind
+    while (mirror.pending > 1024 * 1024) await new Promise((r) => setTimeout(r, 5));
+  }
+  const snapshot = await mirror.snapshot();
+  rec.end();
+  await rec.flush();
+  mirror.close();
+  return { file, snapshot, skipped: mirror.skipped };
+}
+
+async function replayed(file: string, cols: number, rows: number): Promise<{ text: string; output: number }> {
+  const [, ...events] = castText(readFileSync(file), file).trimEnd().split('\n').map((l) => JSON.parse(l) as [number, string, string]);
+  const term = new headless.Terminal({ cols, rows, scrollback: SCROLLBACK, allowProposedApi: true });
+  const serializer = new SerializeAddon();
+  term.loadAddon(serializer);
+  let output = 0;
+  for (const [, code, data] of events) {
+    if (code !== 'o') continue;
+    output += data.length;
+    await new Promise<void>((resolve) => term.write(data, resolve));
+  }
+  const text = serializer.serialize();
+  term.dispose();
+  return { text, output };
+}
+
+it('leaves out of a flood the lines the mirror skipped, and replays to exactly its screen and scrollback', async () => {
+  const flood = lines(120_000, (i) => (i % 19_997 === 0 ? `\x1b[3${i % 8}m${i} coloured\x1b[0m` : `${i} ${'x'.repeat(i % 90)} ✓`));
+  const stream = encode(`${PROMPT}cat big\r\n${flood}\x1b[5;20r\x1b[10;1H${lines(3000, (i) => `in a region ${i}`)}\x1b[r${PROMPT}`);
+  const { file, snapshot, skipped } = await record(stream);
+  expect(skipped).toBeGreaterThan(stream.length / 2);
+  const replay = await replayed(file, 100, 30);
+  expect(replay.text).toBe(snapshot);
+  // what the mirror skipped is not on disk: the recording keeps about the rest
+  expect(replay.output).toBeLessThan(stream.length - skipped / 2);
+  expect(statSync(file).size).toBeLessThan(stream.length - skipped / 2);
+});
+
+it('keeps a flood whole when no mirror reports, and when the mirror stops reporting', async () => {
+  const stream = encode(`${PROMPT}yes\r\n${lines(200_000, () => 'y')}${PROMPT}`);
+  const whole = await record(stream, 80, 24, false);
+  expect(whole.skipped).toBeGreaterThan(0);
+  const replay = await replayed(whole.file, 80, 24);
+  expect(replay.output).toBe(stream.length);
+  expect(replay.text).toBe(whole.snapshot);
+
+  // a recorder told of a mirror that is then gone (Infinity: no more word) writes the rest whole, at once
+  const file = path.join(dir, `gone${CAST_EXT}`);
+  const rec = new CastRecorder({ file, cols: 80, rows: 24, maxBytes: 1024 ** 3, mirrored: true });
+  for (let i = 0; i < stream.length; i += 64 * 1024) rec.output(stream.slice(i, i + 64 * 1024));
+  const started = performance.now();
+  rec.mirrored(Infinity);
+  rec.end();
+  await rec.flush();
+  expect(performance.now() - started).toBeLessThan(2000);
+  expect((await replayed(file, 80, 24)).output).toBe(stream.length);
+});
