@@ -229,6 +229,13 @@ export class CastRecorder implements TerminalTap {
   /** How far the mirror has parsed, the parts it skipped not yet written past, and who waits for it. */
   private mirroredTo = 0;
   private skips: Array<readonly [number, number]> = [];
+  /**
+   * The skips the last segment left out up to its end and that go on past it.
+   * Only these may cut the start of the next one: a skip heard of after the
+   * segment its start fell in was written whole (the mirror was late, or that
+   * segment was no flood's) would cut the stream mid-line, so it is kept whole.
+   */
+  private continuing: Array<readonly [number, number]> = [];
   private waiting: Array<{ upTo: number; resolve: () => void }> = [];
   private stoppedWhy: string | undefined;
   private ended = false;
@@ -264,8 +271,9 @@ export class CastRecorder implements TerminalTap {
   }
 
   output(data: Uint8Array): void {
-    this.note('o', data);
+    // counted first: noting it may end the segment, which must cover it
     this.outAt += data.length;
+    this.note('o', data);
   }
 
   /** The mirror's progress (MirrorProgress): what a flood's segments may leave out. */
@@ -382,7 +390,8 @@ export class CastRecorder implements TerminalTap {
         this.waiting.push({ upTo: outTo, resolve: () => (clearTimeout(timer), resolve()) });
       });
     }
-    const skips = this.skips.filter(([start, end]) => end > outFrom && start < outTo);
+    const skips = this.skips.filter((skip) => skip[1] > outFrom && skip[0] < outTo && (skip[0] >= outFrom || this.continuing.includes(skip)));
+    this.continuing = skips.filter(([, end]) => end > outTo);
     if (skips.length === 0) return body;
     const kept: Buffer[] = [];
     for (let pos = 0, at = outFrom; pos + RECORD_HEAD <= body.length; ) {
@@ -437,7 +446,9 @@ export class CastRecorder implements TerminalTap {
     try {
       if (body.length === 0 || this.discarded) return;
       const flood = body.length >= FLOOD_SEGMENT;
-      const records = flood && this.options.mirrored ? await this.elide(taken) : body;
+      let records = body;
+      if (flood && this.options.mirrored) records = await this.elide(taken);
+      else this.continuing = []; // written whole
       // what the mirror skipped before this segment's end can concern no later one
       this.skips = this.skips.filter(([, end]) => end > taken.outTo);
       const segment = await this.segment(records, flood);

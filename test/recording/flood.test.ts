@@ -69,7 +69,7 @@ it('leaves out of a flood the lines the mirror skipped, and replays to exactly i
   const flood = lines(120_000, (i) => (i % 19_997 === 0 ? `\x1b[3${i % 8}m${i} coloured\x1b[0m` : `${i} ${'x'.repeat(i % 90)} ✓`));
   const stream = encode(`${PROMPT}cat big\r\n${flood}\x1b[5;20r\x1b[10;1H${lines(3000, (i) => `in a region ${i}`)}\x1b[r${PROMPT}`);
   const { file, snapshot, skipped } = await record(stream);
-  expect(skipped).toBeGreaterThan(stream.length / 2);
+  expect(skipped).toBeGreaterThan(stream.length / 5);
   const replay = await replayed(file, 100, 30);
   expect(replay.text).toBe(snapshot);
   // what the mirror skipped is not on disk: the recording keeps about the rest
@@ -95,4 +95,20 @@ it('keeps a flood whole when no mirror reports, and when the mirror stops report
   await rec.flush();
   expect(performance.now() - started).toBeLessThan(2000);
   expect((await replayed(file, 80, 24)).output).toBe(stream.length);
+});
+
+it('keeps whole a skip heard of only after the segment it starts in was written, and cuts one heard in time', async () => {
+  const file = path.join(dir, `late${CAST_EXT}`);
+  const rec = new CastRecorder({ file, cols: 80, rows: 24, maxBytes: 1024 ** 3, mirrored: true });
+  const text = encode(lines(40_000, (i) => `line ${i}`));
+  rec.output(text.slice(0, 100_000));
+  await rec.flush(); // no flood's: written whole at once
+  for (let i = 100_000; i < text.length; i += 64 * 1024) rec.output(text.slice(i, Math.min(text.length, i + 64 * 1024)));
+  // the mirror's word comes now: one skip began in the part already written, one in the flood's
+  rec.mirrored(text.length, [50_000, 300_000]);
+  rec.mirrored(text.length, [400_000, 450_000]);
+  rec.end();
+  await rec.flush();
+  const replay = (await replayed(file, 80, 24)).output;
+  expect(replay).toBe(text.length - 50_000);
 });
