@@ -107,7 +107,8 @@ export class MirrorPool {
  * when given, is a part of them the mirror skipped as lines that could only
  * scroll away (elide.ts). Skipping the same bytes leaves any terminal of the
  * mirror's size and scrollback, fed the same stream, with the same buffer:
- * a recording may leave them out.
+ * a recording may leave them out. Once the mirror was started again blank
+ * (its worker died), it tells no more skips.
  */
 export type MirrorProgress = (upTo: number, skip?: readonly [start: number, end: number]) => void;
 
@@ -175,7 +176,9 @@ export class Mirror {
       if (msg.generation === this.generation) {
         const start = this.parsedTo;
         this.parsedTo += msg.bytes;
-        this.onProgress?.(this.parsedTo, msg.skipped > 0 ? [start + msg.from, start + msg.from + msg.skipped] : undefined);
+        // a mirror started again blank no longer holds the stream's state: its skips are its own
+        const exact = msg.skipped > 0 && this.generation === 0;
+        this.onProgress?.(this.parsedTo, exact ? [start + msg.from, start + msg.from + msg.skipped] : undefined);
       }
       this.onParsed?.();
     } else if (msg.op === 'snapshot') {

@@ -112,3 +112,17 @@ it('keeps whole a skip heard of only after the segment it starts in was written,
   const replay = (await replayed(file, 80, 24)).output;
   expect(replay).toBe(text.length - 50_000);
 });
+
+it('hears of no skip from a mirror started again blank, which no longer holds the stream as the recording has it', async () => {
+  const mirror = pool.open(80, 24);
+  const skips: Array<readonly [number, number]> = [];
+  mirror.onProgress = (_upTo, skip) => skip && skips.push(skip);
+  // a scroll region the recording has and the blank mirror will not: skipping after it would be wrong
+  mirror.write(encode('\x1b[5;15r'));
+  mirror.restart();
+  mirror.write(encode(lines(20_000, (i) => `line ${i}`)));
+  await mirror.snapshot();
+  expect(mirror.skipped).toBeGreaterThan(0);
+  expect(skips).toEqual([]);
+  mirror.close();
+});
