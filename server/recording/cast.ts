@@ -386,8 +386,12 @@ export class CastRecorder implements TerminalTap {
   private async elide({ body, outFrom, outTo }: Taken): Promise<Buffer> {
     if (this.mirroredTo < outTo) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, MIRROR_WAIT_MS);
-        this.waiting.push({ upTo: outTo, resolve: () => (clearTimeout(timer), resolve()) });
+        const waiter = { upTo: outTo, resolve: () => (clearTimeout(timer), resolve()) };
+        const timer = setTimeout(() => {
+          this.waiting = this.waiting.filter((w) => w !== waiter);
+          resolve();
+        }, MIRROR_WAIT_MS);
+        this.waiting.push(waiter);
       });
     }
     const skips = this.skips.filter((skip) => skip[1] > outFrom && skip[0] < outTo && (skip[0] >= outFrom || this.continuing.includes(skip)));

@@ -126,3 +126,13 @@ it('hears of no skip from a mirror started again blank, which no longer holds th
   expect(skips).toEqual([]);
   mirror.close();
 });
+
+it('writes a flood whole once the mirror has kept silent too long', async () => {
+  const file = path.join(dir, `silent${CAST_EXT}`);
+  const rec = new CastRecorder({ file, cols: 80, rows: 24, maxBytes: 1024 ** 3, mirrored: true });
+  const stream = encode(lines(60_000, () => 'y'));
+  for (let i = 0; i < stream.length; i += 64 * 1024) rec.output(stream.slice(i, i + 64 * 1024));
+  rec.end();
+  await rec.flush();
+  expect((await replayed(file, 80, 24)).output).toBe(stream.length);
+});
