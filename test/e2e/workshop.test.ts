@@ -229,7 +229,8 @@ it('counts the learner\'s tries, shows what they used and were told, by keyboard
   const th = t.locator('#grid th.ws-ex').first();
   expect(await th.textContent()).toBe('1');
   expect(await th.getAttribute('aria-label')).toBe('1. A hostname of your own');
-  expect(await th.evaluate((el) => getComputedStyle(el).writingMode)).toBe('horizontal-tb');
+  // polled: the live grid may render anew between finding the cell and reading its style (a detached one reads '')
+  await expect.poll(() => th.evaluate((el) => getComputedStyle(el).writingMode)).toBe('horizontal-tb');
   await t.locator('#legend', { hasText: 'solution seen' }).waitFor();
 
   // ---- ten commands that do not touch the exercise: one try in all, never stuck, nothing counted ahead
