@@ -57,7 +57,7 @@ async function replayed(file: string, cols: number, rows: number): Promise<{ tex
   let output = 0;
   for (const [, code, data] of events) {
     if (code !== 'o') continue;
-    output += data.length;
+    output += Buffer.byteLength(data); // bytes, as the stream's length is counted
     await new Promise<void>((resolve) => term.write(data, resolve));
   }
   const text = serializer.serialize();
