@@ -7,7 +7,9 @@
 // The rule is exact only for plain text. The part skipped holds printable
 // characters, tabs and CR LF line ends, nothing that changes the terminal's
 // state (no escape sequences, no other C0 or C1 controls); it starts and ends
-// right after a CR LF; and at least `keepLines` line feeds follow it. The
+// right after a CR LF; and at least `keepLines` line feeds of plain text
+// follow it (an escape sequence among them could narrow the scroll region,
+// and the lines it scrolls would no longer push the screen out). The
 // terminal must also be, where the skipped part starts, in the parser's ground
 // state at column 0 with a full-screen scroll region: only it can tell that,
 // so it is asked (atPlainGround) once it has parsed what comes before.
@@ -34,10 +36,11 @@ export const linesToKeep = (rows: number, scrollback: number): number => 2 * row
 
 /** The part of `data` a terminal may skip, or undefined when there is none. */
 export function findElision(data: Uint8Array, keepLines: number): Elision | undefined {
-  // the end: the last CR LF with at least keepLines line feeds after it
+  // the end: the last CR LF with at least keepLines line feeds of plain text after it
   let end = -1;
   let after = 0;
   for (let i = data.length - 1; i >= 1; i--) {
+    if (!plainAt(data, i)) after = 0;
     if (data[i] !== LF) continue;
     if (after >= keepLines && data[i - 1] === CR) {
       end = i + 1;

@@ -44,6 +44,13 @@ describe('findElision', () => {
     expect(findElision(data, keep)?.start).toBe(data.indexOf(0x0a) + 1);
   });
 
+  it('ends where enough line feeds of plain text follow, not counting those after an escape sequence', () => {
+    const before = lines(3000, () => 'a');
+    const data = encode(`${before}\x1b[5;7r${lines(keep, () => 'b')}`);
+    const e = findElision(data, keep)!;
+    expect(data.subarray(e.end, before.length).filter((b) => b === 0x0a).length).toBeGreaterThanOrEqual(keep);
+  });
+
   it('needs CR LF line ends at both edges', () => {
     expect(findElision(encode(lines(3000, () => 'y').replace(/\r\n/g, '\n')), keep)).toBeUndefined();
   });
@@ -102,6 +109,14 @@ describe('a mirror that skips lines', () => {
     expect(region.skipped).toBe(0);
     const title = await compare([`\x1b]0;${flood(5000)}\x07${PROMPT}`]);
     expect(title.skipped).toBe(0);
+  });
+
+  it('counts only plain lines after a skip, not those of a scroll region that follows the flood', async () => {
+    // the line feeds after a skip push what it left out of reach only while the whole screen scrolls:
+    // skipping up to where the region's lines would be enough left the screen's other rows wrong
+    const keep = linesToKeep(24, SCROLLBACK);
+    const mirror = await compare([`${PROMPT}seq\r\n${flood(5000)}\x1b[5;7r\x1b[6;1H${lines(keep - 10, (i) => `in a region ${i}`)}\x1b[r${PROMPT}`]);
+    expect(mirror.skipped).toBeGreaterThan(0); // the flood's lines before its last `keep`
   });
 
   it('gets the alternate screen, resizes between floods, and floods in many small writes right', async () => {
