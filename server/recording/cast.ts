@@ -231,9 +231,10 @@ export class CastRecorder implements TerminalTap {
   private skips: Array<readonly [number, number]> = [];
   /**
    * The skips the last segment left out up to its end and that go on past it.
-   * Only these may cut the start of the next one: a skip heard of after the
+   * Only these may cut the next one from its start: a skip heard of after the
    * segment its start fell in was written whole (the mirror was late, or that
-   * segment was no flood's) would cut the stream mid-line, so it is kept whole.
+   * segment was no flood's) would cut the stream mid-line, so it is cut from
+   * the first line that starts in the segment.
    */
   private continuing: Array<readonly [number, number]> = [];
   private waiting: Array<{ upTo: number; resolve: () => void }> = [];
@@ -394,8 +395,22 @@ export class CastRecorder implements TerminalTap {
         this.waiting.push(waiter);
       });
     }
-    const skips = this.skips.filter((skip) => skip[1] > outFrom && skip[0] < outTo && (skip[0] >= outFrom || this.continuing.includes(skip)));
-    this.continuing = skips.filter(([, end]) => end > outTo);
+    const skips: Array<readonly [number, number]> = [];
+    const continuing: Array<readonly [number, number]> = [];
+    let lineStart: number | undefined;
+    for (const skip of this.skips) {
+      if (skip[1] <= outFrom || skip[0] >= outTo) continue;
+      let cut = skip;
+      if (skip[0] < outFrom && !this.continuing.includes(skip)) {
+        // its start was written: what is left of it is plain text too, so it may be cut from a line's start on
+        lineStart ??= firstLineStart(body, outFrom);
+        if (lineStart >= skip[1]) continue;
+        cut = [lineStart, skip[1]];
+      }
+      skips.push(cut);
+      if (skip[1] > outTo) continuing.push(skip);
+    }
+    this.continuing = continuing;
     if (skips.length === 0) return body;
     const kept: Buffer[] = [];
     for (let pos = 0, at = outFrom; pos + RECORD_HEAD <= body.length; ) {
@@ -544,4 +559,22 @@ export function castProblems(text: string): string[] {
     last = event[0];
   });
   return problems;
+}
+
+/** The output offset right after the first CR LF of a segment's records (`outFrom`: its first output byte), or Infinity. */
+function firstLineStart(body: Buffer, outFrom: number): number {
+  let prev = -1;
+  for (let pos = 0, at = outFrom; pos + RECORD_HEAD <= body.length; ) {
+    const length = body.readUInt32BE(pos + 5);
+    if (body[pos] === 0x6f) {
+      for (let i = 0; i < length; i++) {
+        const b = body[pos + RECORD_HEAD + i]!;
+        if (b === 0x0a && prev === 0x0d) return at + i + 1;
+        prev = b;
+      }
+      at += length;
+    }
+    pos += RECORD_HEAD + length;
+  }
+  return Infinity;
 }
